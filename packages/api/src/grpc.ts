@@ -1,0 +1,288 @@
+/**
+ * The one adapter between protobuf-es service descriptors and @grpc/grpc-js: servers register
+ * plain async handlers, clients get promise / async-iterable methods. Every error crossing the
+ * boundary goes through toGrpcStatus / fromGrpcError, so codes survive the wire both ways.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { TsctlError, type ErrorCode } from "./errors.js";
+
+const codeToStatus: Record<ErrorCode, grpc.status> = {
+  NotFound: grpc.status.NOT_FOUND,
+  AlreadyExists: grpc.status.ALREADY_EXISTS,
+  InvalidArgument: grpc.status.INVALID_ARGUMENT,
+  FailedPrecondition: grpc.status.FAILED_PRECONDITION,
+  Unavailable: grpc.status.UNAVAILABLE,
+  Internal: grpc.status.INTERNAL,
+};
+
+/** toGrpcStatus maps any thrown value to a gRPC error; unknown errors become INTERNAL. */
+export function toGrpcStatus(err: unknown): grpc.ServiceError {
+  const status = err instanceof TsctlError ? codeToStatus[err.code] : grpc.status.INTERNAL;
+  const message = err instanceof Error ? err.message : String(err);
+  return Object.assign(new Error(message), { code: status, details: message, metadata: new grpc.Metadata() });
+}
+
+/** fromGrpcError turns a gRPC client error back into a TsctlError with the same code. */
+export function fromGrpcError(err: unknown): TsctlError {
+  if (err instanceof TsctlError) return err;
+  const e = err as Partial<grpc.ServiceError>;
+  const details = e.details ?? (err instanceof Error ? err.message : String(err));
+  switch (e.code) {
+    case grpc.status.NOT_FOUND:
+      return new TsctlError("NotFound", details);
+    case grpc.status.ALREADY_EXISTS:
+      return new TsctlError("AlreadyExists", details);
+    case grpc.status.INVALID_ARGUMENT:
+      return new TsctlError("InvalidArgument", details);
+    case grpc.status.FAILED_PRECONDITION:
+      return new TsctlError("FailedPrecondition", details);
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new TsctlError("Unavailable", details, { temporary: true });
+    default:
+      return new TsctlError("Internal", details);
+  }
+}
+
+function serializer<D extends DescMessage>(schema: D) {
+  return {
+    serialize: (msg: MessageShape<D>) => Buffer.from(toBinary(schema, msg)),
+    deserialize: (buf: Buffer) => fromBinary(schema, buf),
+  };
+}
+
+function definitionFor(service: DescService): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const m of service.methods) {
+    const req = serializer(m.input);
+    const res = serializer(m.output);
+    def[m.localName] = {
+      path: `/${service.typeName}/${m.name}`,
+      requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
+      responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
+      requestSerialize: req.serialize,
+      requestDeserialize: req.deserialize,
+      responseSerialize: res.serialize,
+      responseDeserialize: res.deserialize,
+    } as grpc.MethodDefinition<unknown, unknown>;
+  }
+  return def as grpc.ServiceDefinition;
+}
+
+type Input<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
+type Output<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
+type OutputInit<M> = M extends { output: infer O extends DescMessage } ? MessageInitShape<O> : never;
+type InputInit<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
+
+/** CallContext is given to every handler: the caller's metadata and a signal fired on cancel. */
+export interface CallContext {
+  readonly metadata: grpc.Metadata;
+  readonly signal: AbortSignal;
+  readonly peer: string;
+}
+
+/** ServerHandlers is what a service implementation provides, one function per rpc. */
+export type ServerHandlers<S extends GenServiceMethods> = {
+  [K in keyof S]: S[K]["methodKind"] extends "unary"
+    ? (req: Input<S[K]>, ctx: CallContext) => Promise<OutputInit<S[K]>>
+    : S[K]["methodKind"] extends "server_streaming"
+      ? (req: Input<S[K]>, ctx: CallContext) => AsyncIterable<OutputInit<S[K]>>
+      : S[K]["methodKind"] extends "client_streaming"
+        ? (reqs: AsyncIterable<Input<S[K]>>, ctx: CallContext) => Promise<OutputInit<S[K]>>
+        : (reqs: AsyncIterable<Input<S[K]>>, ctx: CallContext) => AsyncIterable<OutputInit<S[K]>>;
+};
+
+interface AnyServerCall {
+  metadata: grpc.Metadata;
+  getPeer(): string;
+  on(event: string, listener: () => void): unknown;
+}
+
+function contextOf(call: AnyServerCall): CallContext {
+  const abort = new AbortController();
+  call.on("cancelled", () => abort.abort());
+  call.on("close", () => abort.abort());
+  return { metadata: call.metadata, signal: abort.signal, peer: call.getPeer() };
+}
+
+/** writeAll streams messages to a server stream, honouring back-pressure. */
+async function writeAll(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  output: DescMessage,
+  source: AsyncIterable<unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  for await (const init of source) {
+    if (signal.aborted) break;
+    const ok = call.write(create(output, init as MessageInitShape<DescMessage>));
+    if (!ok) await new Promise<void>((resolve) => call.once("drain", resolve));
+  }
+}
+
+/** addService registers handlers for a protobuf-es service on a grpc-js server. */
+export function addService<S extends GenServiceMethods>(
+  server: grpc.Server,
+  service: GenService<S>,
+  handlers: ServerHandlers<S>,
+): void {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const m of service.methods as DescMethod[]) {
+    const handler = (handlers as Record<string, (...args: unknown[]) => unknown>)[m.localName];
+    if (!handler) throw new Error(`no handler for ${service.typeName}.${m.name}`);
+    switch (m.methodKind) {
+      case "unary":
+        impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+          const ctx = contextOf(call);
+          (handler(call.request, ctx) as Promise<unknown>).then(
+            (res) => cb(null, create(m.output, res as MessageInitShape<DescMessage>)),
+            (err) => cb(toGrpcStatus(err)),
+          );
+        };
+        break;
+      case "server_streaming":
+        impl[m.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          const ctx = contextOf(call);
+          writeAll(call, m.output, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal).then(
+            () => call.end(),
+            (err) => call.destroy(toGrpcStatus(err)),
+          );
+        };
+        break;
+      case "client_streaming":
+        impl[m.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+          const ctx = contextOf(call);
+          (handler(call as AsyncIterable<unknown>, ctx) as Promise<unknown>).then(
+            (res) => cb(null, create(m.output, res as MessageInitShape<DescMessage>)),
+            (err) => cb(toGrpcStatus(err)),
+          );
+        };
+        break;
+      case "bidi_streaming":
+        impl[m.localName] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+          const ctx = contextOf(call);
+          writeAll(call, m.output, handler(call as AsyncIterable<unknown>, ctx) as AsyncIterable<unknown>, ctx.signal).then(
+            () => call.end(),
+            (err) => call.destroy(toGrpcStatus(err)),
+          );
+        };
+        break;
+    }
+  }
+  server.addService(definitionFor(service), impl);
+}
+
+/** CallOptions for client calls: cancellation and an optional deadline in milliseconds. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** BidiCall is the client side of a bidirectional stream. */
+export interface BidiCall<I, O> extends AsyncIterable<O> {
+  send(msg: I): boolean;
+  end(): void;
+  cancel(): void;
+}
+
+/** Client is the typed client of a protobuf-es service. */
+export type Client<S extends GenServiceMethods> = {
+  [K in keyof S]: S[K]["methodKind"] extends "unary"
+    ? (req: InputInit<S[K]>, opts?: CallOptions) => Promise<Output<S[K]>>
+    : S[K]["methodKind"] extends "server_streaming"
+      ? (req: InputInit<S[K]>, opts?: CallOptions) => AsyncIterable<Output<S[K]>>
+      : S[K]["methodKind"] extends "client_streaming"
+        ? (reqs: AsyncIterable<InputInit<S[K]>>, opts?: CallOptions) => Promise<Output<S[K]>>
+        : (opts?: CallOptions) => BidiCall<InputInit<S[K]>, Output<S[K]>>;
+};
+
+function callOptions(opts?: CallOptions): grpc.CallOptions {
+  return opts?.timeoutMs ? { deadline: Date.now() + opts.timeoutMs } : {};
+}
+
+function bindSignal(call: { cancel(): void }, signal?: AbortSignal): void {
+  if (!signal) return;
+  if (signal.aborted) call.cancel();
+  else signal.addEventListener("abort", () => call.cancel(), { once: true });
+}
+
+async function* readStream<T>(stream: AsyncIterable<unknown>): AsyncGenerator<T> {
+  try {
+    for await (const msg of stream) yield msg as T;
+  } catch (err) {
+    if ((err as grpc.ServiceError).code === grpc.status.CANCELLED) return;
+    throw fromGrpcError(err);
+  }
+}
+
+/** createClient builds a typed client over a grpc-js channel (one per target, reused). */
+export function createClient<S extends GenServiceMethods>(service: GenService<S>, raw: grpc.Client): Client<S> {
+  const client: Record<string, unknown> = {};
+  for (const m of service.methods as DescMethod[]) {
+    const path = `/${service.typeName}/${m.name}`;
+    const req = serializer(m.input);
+    const res = serializer(m.output);
+    switch (m.methodKind) {
+      case "unary":
+        client[m.localName] = (init: MessageInitShape<DescMessage>, opts?: CallOptions) =>
+          new Promise((resolve, reject) => {
+            const call = raw.makeUnaryRequest(path, req.serialize, res.deserialize, create(m.input, init), new grpc.Metadata(), callOptions(opts), (err, value) =>
+              err ? reject(fromGrpcError(err)) : resolve(value),
+            );
+            bindSignal(call, opts?.signal);
+          });
+        break;
+      case "server_streaming":
+        client[m.localName] = (init: MessageInitShape<DescMessage>, opts?: CallOptions) => {
+          const call = raw.makeServerStreamRequest(path, req.serialize, res.deserialize, create(m.input, init), new grpc.Metadata(), callOptions(opts));
+          bindSignal(call, opts?.signal);
+          return readStream(call);
+        };
+        break;
+      case "client_streaming":
+        client[m.localName] = (source: AsyncIterable<MessageInitShape<DescMessage>>, opts?: CallOptions) =>
+          new Promise((resolve, reject) => {
+            const call = raw.makeClientStreamRequest(path, req.serialize, res.deserialize, new grpc.Metadata(), callOptions(opts), (err, value) =>
+              err ? reject(fromGrpcError(err)) : resolve(value),
+            );
+            bindSignal(call, opts?.signal);
+            (async () => {
+              for await (const init of source) {
+                if (!call.write(create(m.input, init))) await new Promise<void>((r) => call.once("drain", r));
+              }
+              call.end();
+            })().catch((err) => {
+              call.cancel();
+              reject(err);
+            });
+          });
+        break;
+      case "bidi_streaming":
+        client[m.localName] = (opts?: CallOptions) => {
+          const call = raw.makeBidiStreamRequest(path, req.serialize, res.deserialize, new grpc.Metadata(), callOptions(opts));
+          bindSignal(call, opts?.signal);
+          const iter = readStream(call);
+          return {
+            send: (init: MessageInitShape<DescMessage>) => call.write(create(m.input, init)),
+            end: () => call.end(),
+            cancel: () => call.cancel(),
+            [Symbol.asyncIterator]: () => iter,
+          };
+        };
+        break;
+    }
+  }
+  return client as Client<S>;
+}
+
+/** dial opens a grpc-js channel. Targets: "unix:///path/to.sock" or "host:port" (insecure for now). */
+export function dial(target: string, credentials = grpc.credentials.createInsecure()): grpc.Client {
+  return new grpc.Client(target, credentials, {
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
+}
+
+export { grpc };
