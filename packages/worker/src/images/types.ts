@@ -1,0 +1,52 @@
+/**
+ * Image store contracts: content-addressed blobs, unpacked layers, and references (name:tag →
+ * image id). The runc executor asks resolve() for an image's config and layer directories.
+ */
+
+/** ImageConfig is the part of an OCI image config a container is built from. */
+export interface ImageConfig {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+}
+
+export interface ResolvedImage {
+  /** sha256:<hex> digest of the config blob. */
+  id: string;
+  /** The first reference that named it, normalised ("busybox:latest"). */
+  ref: string;
+  config: ImageConfig;
+  os: string;
+  architecture: string;
+  /** Unpacked layer directories, lowest layer first, ready to be overlayfs lowerdirs. */
+  layerPaths: string[];
+}
+
+export interface ImageRecord {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  createdMs: number;
+  /** Sum of the unpacked layer sizes. */
+  size: number;
+  os: string;
+  architecture: string;
+  configJson: string;
+  layerDiffIds: string[];
+}
+
+export interface ImageStore {
+  /** Finds an image by reference ("busybox", "busybox:1", "sha256:..", id prefix). NotFound: "No such image: <ref>". */
+  resolve(ref: string): Promise<ResolvedImage>;
+  /** Loads a `docker save` or OCI image-layout tar; returns Docker's "Loaded image: ..." lines. */
+  load(archive: AsyncIterable<Uint8Array>): Promise<string[]>;
+  list(): Promise<ImageRecord[]>;
+  inspect(ref: string): Promise<ImageRecord>;
+  tag(source: string, target: string): Promise<void>;
+  /** Removes a reference (and the image once unreferenced). inUse tells whether a container uses an image id. */
+  remove(ref: string, opts: { force: boolean; inUse: (imageId: string) => boolean }): Promise<{ untagged: string[]; deleted: string[] }>;
+}
