@@ -1,0 +1,59 @@
+/**
+ * NodeHealth tracks heartbeat deadlines and marks nodes DOWN when one passes. After the manager
+ * starts, every node gets a full grace period first: a node whose tsd restarted together with the
+ * manager must not be declared down (and its tasks replaced) before it had a chance to reconnect.
+ */
+import { clone, create } from "@bufbuild/protobuf";
+import { NodeSchema, NodeState, NodeStatusSchema } from "@tsctl/api";
+import type { Store } from "../store/types.js";
+
+export class NodeHealth {
+  private readonly deadlines = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly periodMs: () => number,
+    private readonly now: () => number = Date.now,
+    // Docker allows a few missed heartbeats before it calls a node down.
+    private readonly graceMultiplier = 3,
+  ) {}
+
+  start(): void {
+    const grace = this.now() + this.periodMs() * this.graceMultiplier;
+    for (const node of this.store.view((tx) => tx.list("node"))) this.deadlines.set(node.id, grace);
+    this.timer = setInterval(() => void this.check(), Math.max(100, this.periodMs() / 2));
+    this.timer.unref();
+  }
+
+  /** beat pushes the node's deadline forward. */
+  beat(nodeId: string): void {
+    this.deadlines.set(nodeId, this.now() + this.periodMs() * this.graceMultiplier);
+  }
+
+  private async check(): Promise<void> {
+    const now = this.now();
+    const expired = [...this.deadlines].filter(([, d]) => d < now).map(([id]) => id);
+    if (expired.length === 0) return;
+    for (const id of expired) this.deadlines.delete(id);
+    await this.store
+      .batch((tx) => {
+        for (const id of expired) {
+          const node = tx.get("node", id);
+          if (!node || node.status?.state === NodeState.DOWN) continue;
+          const next = clone(NodeSchema, node);
+          next.status = create(NodeStatusSchema, { ...node.status, state: NodeState.DOWN, message: "heartbeat failure" });
+          tx.update("node", next);
+        }
+      })
+      .catch(() => {
+        // Store unavailable: try again on the next tick.
+        for (const id of expired) if (!this.deadlines.has(id)) this.deadlines.set(id, 0);
+      });
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
