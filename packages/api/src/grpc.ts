@@ -84,6 +84,9 @@ export interface CallContext {
   readonly peer: string;
 }
 
+/** ServiceHandlers derives the handler type from a generated service constant. */
+export type ServiceHandlers<T> = T extends GenService<infer S> ? ServerHandlers<S> : never;
+
 /** ServerHandlers is what a service implementation provides, one function per rpc. */
 export type ServerHandlers<S extends GenServiceMethods> = {
   [K in keyof S]: S[K]["methodKind"] extends "unary"
@@ -112,10 +115,11 @@ function contextOf(call: AnyServerCall): CallContext {
 async function writeAll(
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   output: DescMessage,
-  source: AsyncIterable<unknown>,
+  open: () => AsyncIterable<unknown>,
   signal: AbortSignal,
 ): Promise<void> {
-  for await (const init of source) {
+  // open() runs inside the promise so a handler that throws before yielding becomes a status.
+  for await (const init of open()) {
     if (signal.aborted) break;
     const ok = call.write(create(output, init as MessageInitShape<DescMessage>));
     if (!ok) await new Promise<void>((resolve) => call.once("drain", resolve));
@@ -136,7 +140,9 @@ export function addService<S extends GenServiceMethods>(
       case "unary":
         impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const ctx = contextOf(call);
-          (handler(call.request, ctx) as Promise<unknown>).then(
+          Promise.resolve()
+            .then(() => handler(call.request, ctx) as Promise<unknown>)
+            .then(
             (res) => cb(null, create(m.output, res as MessageInitShape<DescMessage>)),
             (err) => cb(toGrpcStatus(err)),
           );
@@ -145,7 +151,7 @@ export function addService<S extends GenServiceMethods>(
       case "server_streaming":
         impl[m.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
           const ctx = contextOf(call);
-          writeAll(call, m.output, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal).then(
+          writeAll(call, m.output, () => handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal).then(
             () => call.end(),
             (err) => call.destroy(toGrpcStatus(err)),
           );
@@ -154,7 +160,9 @@ export function addService<S extends GenServiceMethods>(
       case "client_streaming":
         impl[m.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           const ctx = contextOf(call);
-          (handler(call as AsyncIterable<unknown>, ctx) as Promise<unknown>).then(
+          Promise.resolve()
+            .then(() => handler(call as AsyncIterable<unknown>, ctx) as Promise<unknown>)
+            .then(
             (res) => cb(null, create(m.output, res as MessageInitShape<DescMessage>)),
             (err) => cb(toGrpcStatus(err)),
           );
@@ -163,7 +171,7 @@ export function addService<S extends GenServiceMethods>(
       case "bidi_streaming":
         impl[m.localName] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
           const ctx = contextOf(call);
-          writeAll(call, m.output, handler(call as AsyncIterable<unknown>, ctx) as AsyncIterable<unknown>, ctx.signal).then(
+          writeAll(call, m.output, () => handler(call as AsyncIterable<unknown>, ctx) as AsyncIterable<unknown>, ctx.signal).then(
             () => call.end(),
             (err) => call.destroy(toGrpcStatus(err)),
           );

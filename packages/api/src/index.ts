@@ -9,3 +9,4 @@ export * from "./gen/tsctl/v1/node_pb.js";
 export * from "./errors.js";
 export * from "./grpc.js";
 export * from "./ids.js";
+export * from "./async-queue.js";

@@ -2,10 +2,10 @@
  * serviceLogs gathers the log lines of a service's (or one task's) tasks from the nodes that ran
  * them, through each node's dispatcher session, and merges them into one stream.
  */
-import type { LogMessage, ServiceLogsRequest } from "@tsctl/api";
+import { AsyncQueue, type LogMessage, type ServiceLogsRequest } from "@tsctl/api";
 import type { Dispatcher } from "../dispatcher/dispatcher.js";
 import type { Store } from "../store/types.js";
-import { AsyncQueue } from "../util/async-queue.js";
+
 import { findService, findTask } from "./lookup.js";
 
 export async function* serviceLogs(

@@ -11,6 +11,7 @@ import {
   NodeStatusSchema,
   TaskState,
   UnavailableError,
+  AsyncQueue,
   newId,
   type AgentMessage,
   type CallContext,
@@ -20,7 +21,7 @@ import {
   type Task,
 } from "@tsctl/api";
 import type { Store, StoreEvent } from "../store/types.js";
-import { AsyncQueue } from "../util/async-queue.js";
+
 import { NodeHealth } from "./node-health.js";
 import { StatusWriter } from "./status-writer.js";
 

@@ -1,0 +1,82 @@
+/**
+ * nodeService is the thin gRPC face of node-local things: images and containers of this node.
+ */
+import { AsyncQueue, NotFoundError, InvalidArgumentError, type NodeService, type ServiceHandlers } from "@tsctl/api";
+import type { ContainerInfo } from "@tsctl/worker";
+import type { Daemon } from "./daemon.js";
+
+function summary(c: ContainerInfo) {
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.image,
+    command: c.command.join(" "),
+    createdMs: c.createdAtMs,
+    state: c.state,
+    status: c.state === "running" ? "running" : c.state === "exited" ? `exited (${c.exit?.exitCode ?? 0})` : c.state,
+    pid: c.pid,
+    labels: c.labels,
+  };
+}
+
+/** findContainer resolves a container id, unique id prefix, or name. */
+async function findContainer(daemon: Daemon, ref: string): Promise<ContainerInfo> {
+  const all = await daemon.executor.list();
+  const exact = all.find((c) => c.id === ref || c.name === ref);
+  if (exact) return exact;
+  const byPrefix = all.filter((c) => ref !== "" && c.id.startsWith(ref));
+  if (byPrefix.length > 1) throw new InvalidArgumentError(`container ${ref} is ambiguous (${byPrefix.length} matches found)`);
+  if (!byPrefix[0]) throw new NotFoundError(`No such container: ${ref}`);
+  return byPrefix[0];
+}
+
+export function nodeService(daemon: Daemon): ServiceHandlers<typeof NodeService> {
+  const inUse = async () => {
+    const used = new Set((await daemon.executor.list()).map((c) => c.labels["tsctl.image.id"] ?? c.image));
+    return (imageId: string) => used.has(imageId);
+  };
+  return {
+    info: async () => daemon.info(),
+    loadImage: async (chunks) => {
+      async function* bytes() {
+        for await (const c of chunks) yield c.data;
+      }
+      return { loaded: await daemon.images.load(bytes()) };
+    },
+    listImages: async () => ({ images: await daemon.images.list() }),
+    inspectImage: async (req) => {
+      const img = await daemon.images.inspect(req.ref);
+      return { image: img, configJson: img.configJson, layerDiffIds: img.layerDiffIds };
+    },
+    tagImage: async (req) => {
+      await daemon.images.tag(req.source, req.target);
+      return {};
+    },
+    removeImage: async (req) => daemon.images.remove(req.ref, { force: req.force, inUse: await inUse() }),
+    listContainers: async (req) => ({
+      containers: (await daemon.executor.list()).filter((c) => req.all || c.state === "running").map(summary),
+    }),
+    exec: (req, ctx) => {
+      const out = new AsyncQueue<{ out: { case: "stdout" | "stderr"; value: Uint8Array } | { case: "exitCode"; value: number } }>();
+      void (async () => {
+        try {
+          const c = await findContainer(daemon, req.containerId);
+          const code = await daemon.executor.exec(
+            c.id,
+            { cmd: req.cmd, env: req.env, user: req.user || undefined, workdir: req.workdir || undefined },
+            {
+              onStdout: (chunk) => out.push({ out: { case: "stdout", value: chunk } }),
+              onStderr: (chunk) => out.push({ out: { case: "stderr", value: chunk } }),
+            },
+            ctx.signal,
+          );
+          out.push({ out: { case: "exitCode", value: code } });
+          out.close();
+        } catch (err) {
+          out.fail(err);
+        }
+      })();
+      return out;
+    },
+  };
+}
