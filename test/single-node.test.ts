@@ -1,0 +1,206 @@
+/**
+ * Single-node cluster end to end, with the real tsd, etcd, runc, conmon and tsctl: the user
+ * journey of issue 2, its bad inputs, and its faults (container killed, tsd killed).
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cgroupDirs, mountsUnder, pidsInCgroups } from "./harness/cleanup.js";
+import { busyboxTar, TsdNode } from "./harness/tsd-node.js";
+
+interface PsRow {
+  ID: string;
+  Name: string;
+  Node: string;
+  DesiredState: string;
+  CurrentState: string;
+  Error: string;
+}
+
+let node: TsdNode;
+
+async function ps(service: string): Promise<PsRow[]> {
+  return JSON.parse(await node.cliOk("service", "ps", "--no-trunc", "--format", "json", service)) as PsRow[];
+}
+
+async function running(service: string): Promise<PsRow[]> {
+  return (await ps(service)).filter((t) => t.DesiredState === "Running" && t.CurrentState.startsWith("Running"));
+}
+
+async function containers(): Promise<{ ID: string; Names: string; State?: string }[]> {
+  return JSON.parse(await node.cliOk("container", "ls", "--format", "json")) as { ID: string; Names: string }[];
+}
+
+beforeAll(async () => {
+  node = await TsdNode.create("node-a");
+  await node.start();
+});
+
+afterAll(async () => {
+  await node?.dispose();
+});
+
+describe("before swarm init", () => {
+  it("refuses manager commands with Docker's message and exit code 1", async () => {
+    const r = await node.cli("service", "ls");
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a swarm manager/);
+  });
+
+  it("reports a daemon that is not running", async () => {
+    const r = await node.cli("-H", "unix:///tmp/no-such-tsd.sock", "service", "ls");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot connect to the tsd daemon at unix:\/\/\/tmp\/no-such-tsd.sock/);
+  });
+});
+
+describe("single-node cluster", () => {
+  beforeAll(async () => {
+    expect(await node.cliOk("swarm", "init")).toMatch(/Swarm initialized: current node \(\w+\) is now a manager/);
+    expect(await node.cliOk("image", "load", "-i", busyboxTar)).toMatch(/Loaded image: busybox:latest/);
+  });
+
+  it("lists itself as a ready leader", async () => {
+    const nodes = await node.waitFor("node ready", async () => {
+      const list = JSON.parse(await node.cliOk("node", "ls", "--format", "json")) as { Hostname: string; Status: string; ManagerStatus: string }[];
+      return list[0]?.Status === "Ready" ? list : undefined;
+    });
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ Hostname: "node-a", Status: "Ready", ManagerStatus: "Leader" });
+  });
+
+  it("creates a 3-replica service that converges, scales, logs and is removed without leftovers", async () => {
+    const out = await node.cliOk("service", "create", "--name", "web", "--replicas", "3", "busybox:latest", "sh", "-c", "echo hello-from-$(hostname); sleep 3600");
+    expect(out).toMatch(/converged/);
+    expect(await running("web")).toHaveLength(3);
+
+    const ls = JSON.parse(await node.cliOk("service", "ls", "--format", "json")) as { Name: string; Replicas: string; Mode: string }[];
+    expect(ls).toEqual([expect.objectContaining({ Name: "web", Replicas: "3/3", Mode: "replicated" })]);
+
+    const inspect = JSON.parse(await node.cliOk("service", "inspect", "web")) as { Spec: { Name: string } }[];
+    expect(inspect[0]?.Spec.Name).toBe("web");
+
+    await node.cliOk("service", "scale", "web=5");
+    expect(await running("web")).toHaveLength(5);
+
+    const logs = await node.waitFor("logs of 5 tasks", async () => {
+      const text = await node.cliOk("service", "logs", "web");
+      return (text.match(/hello-from-/g) ?? []).length >= 5 ? text : undefined;
+    });
+    expect(logs).toMatch(/web\.\d\.\w+@node-a\s*\| hello-from-/);
+
+    const ctrs = await containers();
+    expect(ctrs.length).toBe(5);
+    const first = ctrs[0]!;
+    const exec = await node.cli("container", "exec", first.ID, "--", "sh", "-c", "hostname; exit 3");
+    expect(exec.code).toBe(3);
+    expect(exec.stdout.trim()).toBe(first.ID.slice(0, 12));
+
+    await node.cliOk("service", "scale", "web=2");
+    expect(await running("web")).toHaveLength(2);
+    await node.waitFor("containers of removed slots gone", async () => (await containers()).length === 2);
+
+    expect(await node.cliOk("service", "rm", "web")).toMatch(/^web$/m);
+    await node.waitFor("all containers removed", async () => (await node.cliOk("container", "ls", "-a", "-q")).trim() === "");
+    // Nothing left: no container processes, no rootfs mounts, no container cgroups.
+    await node.waitFor("no mounts", async () => (await mountsUnder(node.dir)).length === 0);
+    expect(await pidsInCgroups(await cgroupDirs(node.cgroupParent))).toEqual([]);
+  });
+
+  it("runs one task per node in global mode", async () => {
+    await node.cliOk("service", "create", "--name", "agent", "--mode", "global", "busybox:latest", "sleep", "3600");
+    const tasks = await running("agent");
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]?.Node).toBe("node-a");
+    await node.cliOk("service", "rm", "agent");
+  });
+
+  it("rejects bad input with one clear line, exit 1 and no state change", async () => {
+    await node.cliOk("service", "create", "-d", "--name", "dup", "busybox:latest", "sleep", "3600");
+    const before = await node.cliOk("service", "ls", "-q");
+
+    const cases: [string[], RegExp][] = [
+      [["service", "inspect", "nosuch"], /no such service: nosuch/i],
+      [["service", "ps", "nosuch"], /no such service: nosuch/i],
+      [["service", "rm", "nosuch"], /no such service: nosuch/i],
+      [["service", "scale", "nosuch=2"], /no such service: nosuch/i],
+      [["node", "inspect", "nosuch"], /no such node: nosuch/i],
+      [["service", "create", "--name", "dup", "busybox:latest"], /dup.*(already|in use|exists)/i],
+      [["service", "create", "--replicas", "-1", "busybox:latest"], /invalid argument "-1" for "--replicas"/],
+      [["service", "create", "--limit-memory", "12XB", "busybox:latest"], /invalid argument "12XB" for "--limit-memory" flag/],
+      [["image", "inspect", "nosuch:1"], /No such image: nosuch:1/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await node.cli(...args);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stderr, args.join(" ")).toMatch(pattern);
+    }
+    expect(await node.cliOk("service", "ls", "-q")).toBe(before);
+    await node.cliOk("service", "rm", "dup");
+  });
+
+  it("rejects a truncated image archive without storing anything", async () => {
+    const before = await node.cliOk("image", "ls", "-q");
+    const archive = await readFile(busyboxTar);
+    const truncated = join(node.dir, "truncated.tar");
+    await writeFile(truncated, archive.subarray(0, Math.floor(archive.length / 2)));
+    const r = await node.cli("image", "load", "-i", truncated);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(await node.cliOk("image", "ls", "-q")).toBe(before);
+  });
+
+  it("replaces a task whose container is killed, showing the failed one with its exit code", async () => {
+    await node.cliOk("service", "create", "--name", "crashy", "--restart-delay", "500ms", "busybox:latest", "sleep", "3600");
+    const [task] = await running("crashy");
+    const ctr = (JSON.parse(await node.cliOk("container", "ls", "--format", "json")) as { ID: string; Names: string }[]).find((c) =>
+      c.Names.startsWith("crashy."),
+    );
+    expect(ctr).toBeDefined();
+    const pid = Number((await node.cliOk("container", "exec", ctr!.ID, "--", "cat", "/proc/1/stat")).split(" ")[0]);
+    expect(pid).toBe(1);
+    // Kill the container's main process from the host: find it through the container's cgroup.
+    const hostPids = await pidsInCgroups((await cgroupDirs(node.cgroupParent)).filter((d) => d.includes(ctr!.ID)));
+    expect(hostPids.length).toBeGreaterThan(0);
+    for (const p of hostPids) process.kill(p, "SIGKILL");
+
+    const rows = await node.waitFor("replacement running", async () => {
+      const all = await ps("crashy");
+      const failed = all.find((t) => t.ID === task!.ID && t.CurrentState.startsWith("Failed"));
+      const replacement = all.find((t) => t.ID !== task!.ID && t.CurrentState.startsWith("Running"));
+      return failed && replacement ? { failed, replacement } : undefined;
+    });
+    expect(rows.failed.Error).toMatch(/non-zero exit \(137\)/);
+    expect(rows.failed.DesiredState).toBe("Shutdown");
+    await node.cliOk("service", "rm", "crashy");
+  });
+
+  it("survives kill -9 of tsd: containers untouched, no duplicate tasks", async () => {
+    await node.cliOk("service", "create", "--name", "steady", "--replicas", "3", "busybox:latest", "sleep", "3600");
+    const before = (await running("steady")).map((t) => t.ID).sort();
+    const ctrsBefore = (await containers()).filter((c) => c.Names.startsWith("steady.")).map((c) => c.ID).sort();
+    expect(ctrsBefore).toHaveLength(3);
+
+    await node.kill9();
+    await node.start();
+
+    // Desired state converges to the same three tasks, in the same containers.
+    await node.waitFor("node ready again", async () => {
+      const list = JSON.parse(await node.cliOk("node", "ls", "--format", "json")) as { Status: string }[];
+      return list[0]?.Status === "Ready";
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await running("steady")).map((t) => t.ID).sort();
+    expect(after).toEqual(before);
+    expect((await ps("steady")).filter((t) => t.DesiredState === "Running")).toHaveLength(3);
+    const ctrsAfter = (await containers()).filter((c) => c.Names.startsWith("steady.")).map((c) => c.ID).sort();
+    expect(ctrsAfter).toEqual(ctrsBefore);
+
+    // And the cluster still works after the restart.
+    await node.cliOk("service", "scale", "steady=4");
+    expect(await running("steady")).toHaveLength(4);
+    await node.cliOk("service", "rm", "steady");
+  });
+});
