@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** EtcdOptions describes one etcd member that tsd starts and supervises. */
+export interface EtcdOptions {
+  name: string;
+  dataDir: string;
+  /** Address etcd listens on for clients and peers. */
+  host?: string;
+  clientPort: number;
+  peerPort: number;
+  /** etcd --max-txn-ops; the store writes whole scheduling rounds in few txns, so keep it high. */
+  maxTxnOps?: number;
+  quotaBackendBytes?: number;
+  snapshotCount?: number;
+  /** Defaults to this member alone: `<name>=http://<host>:<peerPort>`. */
+  initialCluster?: string;
+  initialClusterState: "new" | "existing";
+  /** etcd's stdout and stderr are appended here. */
+  logFile: string;
+  /** Aborting stops etcd, as stop() does. */
+  signal?: AbortSignal;
+  binary?: string;
+  readyTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. */
+  stopTimeoutMs?: number;
+  /** Delay before restart number `attempt` (1-based) of a member that died. Injectable for tests. */
+  restartDelay?: (attempt: number) => number;
+  /** Where supervision messages go (unexpected exits, restarts). */
+  log?: (message: string) => void;
+}
+
+/** EtcdHandle owns a running member: its process, restarts, and the way to stop it. */
+export interface EtcdHandle {
+  /** Client URL, e.g. http://127.0.0.1:2379. */
+  readonly endpoint: string;
+  /** PID of the current etcd process (changes after a restart). */
+  readonly pid: number;
+  /** Number of times the supervisor restarted etcd after an unexpected exit. */
+  readonly restarts: number;
+  /** Resolves when the current process answers /health (after a restart too). */
+  ready(): Promise<void>;
+  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process has exited. */
+  stop(): Promise<void>;
+}
+
+const GiB = 1024 * 1024 * 1024;
+
+/** etcdArgs builds the command line; kept separate so the flags are visible in one place. */
+export function etcdArgs(o: EtcdOptions): string[] {
+  const host = o.host ?? "127.0.0.1";
+  const clientUrl = `http://${host}:${o.clientPort}`;
+  const peerUrl = `http://${host}:${o.peerPort}`;
+  return [
+    `--name=${o.name}`,
+    `--data-dir=${o.dataDir}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=${o.initialCluster ?? `${o.name}=${peerUrl}`}`,
+    `--initial-cluster-state=${o.initialClusterState}`,
+    `--max-txn-ops=${o.maxTxnOps ?? 10_000}`,
+    // Large txns make large requests; the default 1.5 MiB limit would reject a 10,000-task round.
+    `--max-request-bytes=${64 * 1024 * 1024}`,
+    `--quota-backend-bytes=${o.quotaBackendBytes ?? 2 * GiB}`,
+    `--snapshot-count=${o.snapshotCount ?? 10_000}`,
+    // Keep 1000 revisions of history: enough for a watch to resume after a short break.
+    "--auto-compaction-mode=revision",
+    "--auto-compaction-retention=1000",
+    "--logger=zap",
+    "--log-outputs=stderr",
+  ];
+}
+
+/** startEtcd spawns etcd, waits until it is healthy, and restarts it if it dies unexpectedly. */
+export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
+  const host = o.host ?? "127.0.0.1";
+  const endpoint = `http://${host}:${o.clientPort}`;
+  const log = o.log ?? ((m: string) => console.error(`etcd ${o.name}: ${m}`));
+  const restartDelay = o.restartDelay ?? ((n: number) => Math.min(200 * 2 ** (n - 1), 10_000));
+  const args = etcdArgs(o);
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(o.logFile), { recursive: true });
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let stopping = false;
+  let restarts = 0;
+  let readyPromise: Promise<void> = Promise.resolve();
+
+  const spawnOnce = (): void => {
+    const fd = openSync(o.logFile, "a");
+    const c = spawn(o.binary ?? "/usr/bin/etcd", args, { stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    child = c;
+    exited = new Promise((resolve) => {
+      c.once("exit", (code, sig) => {
+        resolve();
+        if (stopping) return;
+        restarts++;
+        const delay = restartDelay(restarts);
+        log(`exited unexpectedly (code ${code}, signal ${sig}); restart #${restarts} in ${delay}ms`);
+        readyPromise = sleep(delay).then(() => {
+          if (stopping) return;
+          spawnOnce();
+          return waitHealthy(endpoint, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
+        });
+        readyPromise.catch((err: unknown) => log(`restart failed: ${String(err)}`));
+      });
+    });
+    c.once("error", (err) => log(`spawn error: ${err.message}`));
+  };
+
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    const c = child;
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return exited;
+    c.kill("SIGTERM");
+    const timer = setTimeout(() => c.kill("SIGKILL"), o.stopTimeoutMs ?? 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  spawnOnce();
+  o.signal?.addEventListener("abort", () => void stop(), { once: true });
+  try {
+    readyPromise = waitHealthy(endpoint, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
+    await readyPromise;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    endpoint,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    get restarts() {
+      return restarts;
+    },
+    ready: () => readyPromise,
+    stop,
+  };
+}
+
+/** waitHealthy polls etcd's /health until it reports healthy or the deadline passes. */
+async function waitHealthy(
+  endpoint: string,
+  logFile: string,
+  timeoutMs: number,
+  cancelled: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (cancelled()) throw new Error("etcd stopped while waiting for it to become ready");
+    try {
+      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+      const body = (await res.json()) as { health?: string };
+      if (res.ok && body.health === "true") return;
+      last = `health ${JSON.stringify(body)}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await sleep(100);
+  }
+  throw new Error(`etcd at ${endpoint} not ready after ${timeoutMs}ms (${last}); log tail:\n${tail(logFile)}`);
+}
+
+/** tail returns the last lines of a log file, for error messages. */
+function tail(file: string, bytes = 4000): string {
+  try {
+    return readFileSync(file, "utf8").slice(-bytes);
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** freePort asks the kernel for an unused TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
