@@ -14,6 +14,11 @@ export function hang(signal: AbortSignal): Promise<never> {
   });
 }
 
+// A function, so TypeScript does not keep a narrowing of state across the awaits that change it.
+function exited(info: ContainerInfo): boolean {
+  return info.state === "exited";
+}
+
 /** FakeController implements Controller over a FakeExecutor's container map. */
 export class FakeController implements Controller {
   constructor(
@@ -50,7 +55,7 @@ export class FakeController implements Controller {
   async wait(signal: AbortSignal): Promise<ExitStatus> {
     this.executor.count("wait", this.id);
     const c = this.executor.mustGet(this.id);
-    while (c.info.state !== "exited") await this.executor.changed(c, signal);
+    while (!exited(c.info)) await this.executor.changed(c, signal);
     return c.info.exit!;
   }
 
@@ -69,7 +74,7 @@ export class FakeController implements Controller {
       () => ex.exit(c, { exitCode: 137, signal: "SIGKILL", stoppedByUs: true, finishedAtMs: ex.timers.now() }),
       graceMs,
     );
-    while (c.info.state !== "exited") await ex.changed(c, new AbortController().signal);
+    while (!exited(c.info)) await ex.changed(c, new AbortController().signal);
   }
 
   async remove(): Promise<void> {
