@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/objects.proto.
  */
 export const file_tsctl_v1_objects: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0c2N0bC92MS9vYmplY3RzLnByb3RvEgh0c2N0bC52MSJRCgRNZXRhEhMKB3ZlcnNpb24YASABKANCAjACEhkKDWNyZWF0ZWRfYXRfbXMYAiABKANCAjACEhkKDXVwZGF0ZWRfYXRfbXMYAyABKANCAjACIn0KC0Fubm90YXRpb25zEgwKBG5hbWUYASABKAkSMQoGbGFiZWxzGAIgAygLMiEudHNjdGwudjEuQW5ub3RhdGlvbnMuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCglSZXNvdXJjZXMSFQoJbmFub19jcHVzGAEgASgDQgIwAhIYCgxtZW1vcnlfYnl0ZXMYAiABKANCAjACEhAKBHBpZHMYAyABKANCAjACImYKFFJlc291cmNlUmVxdWlyZW1lbnRzEiMKBmxpbWl0cxgBIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIpCgxyZXNlcnZhdGlvbnMYAiABKAsyEy50c2N0bC52MS5SZXNvdXJjZXMilwEKDVJlc3RhcnRQb2xpY3kSLQoJY29uZGl0aW9uGAEgASgOMhoudHNjdGwudjEuUmVzdGFydENvbmRpdGlvbhIZCghkZWxheV9tcxgCIAEoA0ICMAJIAIgBARIYCgxtYXhfYXR0ZW1wdHMYAyABKARCAjACEhUKCXdpbmRvd19tcxgEIAEoA0ICMAJCCwoJX2RlbGF5X21zIrwCCg1Db250YWluZXJTcGVjEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRILCgNlbnYYBCADKAkSCwoDZGlyGAUgASgJEgwKBHVzZXIYBiABKAkSEAoIaG9zdG5hbWUYByABKAkSMwoGbGFiZWxzGAggAygLMiMudHNjdGwudjEuQ29udGFpbmVyU3BlYy5MYWJlbHNFbnRyeRIlChRzdG9wX2dyYWNlX3BlcmlvZF9tcxgJIAEoA0ICMAJIAIgBARIRCglyZWFkX29ubHkYCiABKAgSDAoEaW5pdBgLIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhcKFV9zdG9wX2dyYWNlX3BlcmlvZF9tcyI6CglQbGFjZW1lbnQSEwoLY29uc3RyYWludHMYASADKAkSGAoMbWF4X3JlcGxpY2FzGAIgASgEQgIwAiLVAQoIVGFza1NwZWMSKgoJY29udGFpbmVyGAEgASgLMhcudHNjdGwudjEuQ29udGFpbmVyU3BlYxIxCglyZXNvdXJjZXMYAiABKAsyHi50c2N0bC52MS5SZXNvdXJjZVJlcXVpcmVtZW50cxIoCgdyZXN0YXJ0GAMgASgLMhcudHNjdGwudjEuUmVzdGFydFBvbGljeRImCglwbGFjZW1lbnQYBCABKAsyEy50c2N0bC52MS5QbGFjZW1lbnQSGAoMZm9yY2VfdXBkYXRlGAUgASgEQgIwAiIpChFSZXBsaWNhdGVkU2VydmljZRIUCghyZXBsaWNhcxgBIAEoBEICMAIiDwoNR2xvYmFsU2VydmljZSLBAQoLU2VydmljZVNwZWMSKgoLYW5ub3RhdGlvbnMYASABKAsyFS50c2N0bC52MS5Bbm5vdGF0aW9ucxIgCgR0YXNrGAIgASgLMhIudHNjdGwudjEuVGFza1NwZWMSMQoKcmVwbGljYXRlZBgDIAEoCzIbLnRzY3RsLnYxLlJlcGxpY2F0ZWRTZXJ2aWNlSAASKQoGZ2xvYmFsGAQgASgLMhcudHNjdGwudjEuR2xvYmFsU2VydmljZUgAQgYKBG1vZGUioAEKB1NlcnZpY2USCgoCaWQYASABKAkSHAoEbWV0YRgCIAEoCzIOLnRzY3RsLnYxLk1ldGESIwoEc3BlYxgDIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEiwKDXByZXZpb3VzX3NwZWMYBCABKAsyFS50c2N0bC52MS5TZXJ2aWNlU3BlYxIYCgxzcGVjX3ZlcnNpb24YBSABKARCAjACIkcKD0NvbnRhaW5lclN0YXR1cxIUCgxjb250YWluZXJfaWQYASABKAkSCwoDcGlkGAIgASgFEhEKCWV4aXRfY29kZRgDIAEoBSKWAQoKVGFza1N0YXR1cxIiCgVzdGF0ZRgBIAEoDjITLnRzY3RsLnYxLlRhc2tTdGF0ZRIYCgx0aW1lc3RhbXBfbXMYAiABKANCAjACEg8KB21lc3NhZ2UYAyABKAkSCwoDZXJyGAQgASgJEiwKCWNvbnRhaW5lchgFIAEoCzIZLnRzY3RsLnYxLkNvbnRhaW5lclN0YXR1cyKmAgoEVGFzaxIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRISCgpzZXJ2aWNlX2lkGAMgASgJEhQKDHNlcnZpY2VfbmFtZRgEIAEoCRIQCgRzbG90GAUgASgEQgIwAhIPCgdub2RlX2lkGAYgASgJEiAKBHNwZWMYByABKAsyEi50c2N0bC52MS5UYXNrU3BlYxIYCgxzcGVjX3ZlcnNpb24YCCABKARCAjACEioKDWRlc2lyZWRfc3RhdGUYCSABKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSJAoGc3RhdHVzGAogASgLMhQudHNjdGwudjEuVGFza1N0YXR1cxIZCg1ub3RfYmVmb3JlX21zGAsgASgDQgIwAiKSAQoITm9kZVNwZWMSKgoLYW5ub3RhdGlvbnMYASABKAsyFS50c2N0bC52MS5Bbm5vdGF0aW9ucxIoCgxkZXNpcmVkX3JvbGUYAiABKA4yEi50c2N0bC52MS5Ob2RlUm9sZRIwCgxhdmFpbGFiaWxpdHkYAyABKA4yGi50c2N0bC52MS5Ob2RlQXZhaWxhYmlsaXR5IiwKCFBsYXRmb3JtEgoKAm9zGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCSKJAQoPTm9kZURlc2NyaXB0aW9uEhAKCGhvc3RuYW1lGAEgASgJEiQKCHBsYXRmb3JtGAIgASgLMhIudHNjdGwudjEuUGxhdGZvcm0SJgoJcmVzb3VyY2VzGAMgASgLMhMudHNjdGwudjEuUmVzb3VyY2VzEhYKDmVuZ2luZV92ZXJzaW9uGAQgASgJIk8KCk5vZGVTdGF0dXMSIgoFc3RhdGUYASABKA4yEy50c2N0bC52MS5Ob2RlU3RhdGUSDwoHbWVzc2FnZRgCIAEoCRIMCgRhZGRyGAMgASgJIlsKDU1hbmFnZXJTdGF0dXMSDgoGbGVhZGVyGAEgASgIEiwKDHJlYWNoYWJpbGl0eRgCIAEoDjIWLnRzY3RsLnYxLlJlYWNoYWJpbGl0eRIMCgRhZGRyGAMgASgJIvsBCgROb2RlEgoKAmlkGAEgASgJEhwKBG1ldGEYAiABKAsyDi50c2N0bC52MS5NZXRhEiAKBHNwZWMYAyABKAsyEi50c2N0bC52MS5Ob2RlU3BlYxIuCgtkZXNjcmlwdGlvbhgEIAEoCzIZLnRzY3RsLnYxLk5vZGVEZXNjcmlwdGlvbhIkCgZzdGF0dXMYBSABKAsyFC50c2N0bC52MS5Ob2RlU3RhdHVzEi8KDm1hbmFnZXJfc3RhdHVzGAYgASgLMhcudHNjdGwudjEuTWFuYWdlclN0YXR1cxIgCgRyb2xlGAcgASgOMhIudHNjdGwudjEuTm9kZVJvbGUihAEKC0NsdXN0ZXJTcGVjEioKC2Fubm90YXRpb25zGAEgASgLMhUudHNjdGwudjEuQW5ub3RhdGlvbnMSHwoTaGVhcnRiZWF0X3BlcmlvZF9tcxgCIAEoA0ICMAISKAocdGFza19oaXN0b3J5X3JldGVudGlvbl9saW1pdBgDIAEoA0ICMAIiWAoHQ2x1c3RlchIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuQ2x1c3RlclNwZWMqawoQUmVzdGFydENvbmRpdGlvbhIZChVSRVNUQVJUX0NPTkRJVElPTl9BTlkQABIgChxSRVNUQVJUX0NPTkRJVElPTl9PTl9GQUlMVVJFEAESGgoWUkVTVEFSVF9DT05ESVRJT05fTk9ORRACKtwCCglUYXNrU3RhdGUSEgoOVEFTS19TVEFURV9ORVcQABIWChJUQVNLX1NUQVRFX1BFTkRJTkcQARIXChNUQVNLX1NUQVRFX0FTU0lHTkVEEAISFwoTVEFTS19TVEFURV9BQ0NFUFRFRBADEhgKFFRBU0tfU1RBVEVfUFJFUEFSSU5HEAQSFAoQVEFTS19TVEFURV9SRUFEWRAFEhcKE1RBU0tfU1RBVEVfU1RBUlRJTkcQBhIWChJUQVNLX1NUQVRFX1JVTk5JTkcQBxIXChNUQVNLX1NUQVRFX0NPTVBMRVRFEAgSFwoTVEFTS19TVEFURV9TSFVURE9XThAJEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAoSFwoTVEFTS19TVEFURV9SRUpFQ1RFRBALEhUKEVRBU0tfU1RBVEVfUkVNT1ZFEAwSFwoTVEFTS19TVEFURV9PUlBIQU5FRBANKjcKCE5vZGVSb2xlEhQKEE5PREVfUk9MRV9XT1JLRVIQABIVChFOT0RFX1JPTEVfTUFOQUdFUhABKmoKEE5vZGVBdmFpbGFiaWxpdHkSHAoYTk9ERV9BVkFJTEFCSUxJVFlfQUNUSVZFEAASGwoXTk9ERV9BVkFJTEFCSUxJVFlfUEFVU0UQARIbChdOT0RFX0FWQUlMQUJJTElUWV9EUkFJThACKmsKCU5vZGVTdGF0ZRIWChJOT0RFX1NUQVRFX1VOS05PV04QABITCg9OT0RFX1NUQVRFX0RPV04QARIUChBOT0RFX1NUQVRFX1JFQURZEAISGwoXTk9ERV9TVEFURV9ESVNDT05ORUNURUQQAypiCgxSZWFjaGFiaWxpdHkSGAoUUkVBQ0hBQklMSVRZX1VOS05PV04QABIcChhSRUFDSEFCSUxJVFlfVU5SRUFDSEFCTEUQARIaChZSRUFDSEFCSUxJVFlfUkVBQ0hBQkxFEAJiBnByb3RvMw");
+  fileDesc("ChZ0c2N0bC92MS9vYmplY3RzLnByb3RvEgh0c2N0bC52MSJFCgRNZXRhEg8KB3ZlcnNpb24YASABKAESFQoNY3JlYXRlZF9hdF9tcxgCIAEoARIVCg11cGRhdGVkX2F0X21zGAMgASgBIn0KC0Fubm90YXRpb25zEgwKBG5hbWUYASABKAkSMQoGbGFiZWxzGAIgAygLMiEudHNjdGwudjEuQW5ub3RhdGlvbnMuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCCglSZXNvdXJjZXMSEQoJbmFub19jcHVzGAEgASgBEhQKDG1lbW9yeV9ieXRlcxgCIAEoARIMCgRwaWRzGAMgASgBImYKFFJlc291cmNlUmVxdWlyZW1lbnRzEiMKBmxpbWl0cxgBIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIpCgxyZXNlcnZhdGlvbnMYAiABKAsyEy50c2N0bC52MS5SZXNvdXJjZXMiiwEKDVJlc3RhcnRQb2xpY3kSLQoJY29uZGl0aW9uGAEgASgOMhoudHNjdGwudjEuUmVzdGFydENvbmRpdGlvbhIVCghkZWxheV9tcxgCIAEoAUgAiAEBEhQKDG1heF9hdHRlbXB0cxgDIAEoDRIRCgl3aW5kb3dfbXMYBCABKAFCCwoJX2RlbGF5X21zIrgCCg1Db250YWluZXJTcGVjEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRILCgNlbnYYBCADKAkSCwoDZGlyGAUgASgJEgwKBHVzZXIYBiABKAkSEAoIaG9zdG5hbWUYByABKAkSMwoGbGFiZWxzGAggAygLMiMudHNjdGwudjEuQ29udGFpbmVyU3BlYy5MYWJlbHNFbnRyeRIhChRzdG9wX2dyYWNlX3BlcmlvZF9tcxgJIAEoAUgAiAEBEhEKCXJlYWRfb25seRgKIAEoCBIMCgRpbml0GAsgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCFwoVX3N0b3BfZ3JhY2VfcGVyaW9kX21zIjYKCVBsYWNlbWVudBITCgtjb25zdHJhaW50cxgBIAMoCRIUCgxtYXhfcmVwbGljYXMYAiABKA0i0QEKCFRhc2tTcGVjEioKCWNvbnRhaW5lchgBIAEoCzIXLnRzY3RsLnYxLkNvbnRhaW5lclNwZWMSMQoJcmVzb3VyY2VzGAIgASgLMh4udHNjdGwudjEuUmVzb3VyY2VSZXF1aXJlbWVudHMSKAoHcmVzdGFydBgDIAEoCzIXLnRzY3RsLnYxLlJlc3RhcnRQb2xpY3kSJgoJcGxhY2VtZW50GAQgASgLMhMudHNjdGwudjEuUGxhY2VtZW50EhQKDGZvcmNlX3VwZGF0ZRgFIAEoDSIlChFSZXBsaWNhdGVkU2VydmljZRIQCghyZXBsaWNhcxgBIAEoDSIPCg1HbG9iYWxTZXJ2aWNlIsEBCgtTZXJ2aWNlU3BlYxIqCgthbm5vdGF0aW9ucxgBIAEoCzIVLnRzY3RsLnYxLkFubm90YXRpb25zEiAKBHRhc2sYAiABKAsyEi50c2N0bC52MS5UYXNrU3BlYxIxCgpyZXBsaWNhdGVkGAMgASgLMhsudHNjdGwudjEuUmVwbGljYXRlZFNlcnZpY2VIABIpCgZnbG9iYWwYBCABKAsyFy50c2N0bC52MS5HbG9iYWxTZXJ2aWNlSABCBgoEbW9kZSKcAQoHU2VydmljZRIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuU2VydmljZVNwZWMSLAoNcHJldmlvdXNfc3BlYxgEIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhQKDHNwZWNfdmVyc2lvbhgFIAEoDSJHCg9Db250YWluZXJTdGF0dXMSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA3BpZBgCIAEoBRIRCglleGl0X2NvZGUYAyABKAUikgEKClRhc2tTdGF0dXMSIgoFc3RhdGUYASABKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSFAoMdGltZXN0YW1wX21zGAIgASgBEg8KB21lc3NhZ2UYAyABKAkSCwoDZXJyGAQgASgJEiwKCWNvbnRhaW5lchgFIAEoCzIZLnRzY3RsLnYxLkNvbnRhaW5lclN0YXR1cyKaAgoEVGFzaxIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRISCgpzZXJ2aWNlX2lkGAMgASgJEhQKDHNlcnZpY2VfbmFtZRgEIAEoCRIMCgRzbG90GAUgASgNEg8KB25vZGVfaWQYBiABKAkSIAoEc3BlYxgHIAEoCzISLnRzY3RsLnYxLlRhc2tTcGVjEhQKDHNwZWNfdmVyc2lvbhgIIAEoDRIqCg1kZXNpcmVkX3N0YXRlGAkgASgOMhMudHNjdGwudjEuVGFza1N0YXRlEiQKBnN0YXR1cxgKIAEoCzIULnRzY3RsLnYxLlRhc2tTdGF0dXMSFQoNbm90X2JlZm9yZV9tcxgLIAEoASKSAQoITm9kZVNwZWMSKgoLYW5ub3RhdGlvbnMYASABKAsyFS50c2N0bC52MS5Bbm5vdGF0aW9ucxIoCgxkZXNpcmVkX3JvbGUYAiABKA4yEi50c2N0bC52MS5Ob2RlUm9sZRIwCgxhdmFpbGFiaWxpdHkYAyABKA4yGi50c2N0bC52MS5Ob2RlQXZhaWxhYmlsaXR5IiwKCFBsYXRmb3JtEgoKAm9zGAEgASgJEhQKDGFyY2hpdGVjdHVyZRgCIAEoCSKJAQoPTm9kZURlc2NyaXB0aW9uEhAKCGhvc3RuYW1lGAEgASgJEiQKCHBsYXRmb3JtGAIgASgLMhIudHNjdGwudjEuUGxhdGZvcm0SJgoJcmVzb3VyY2VzGAMgASgLMhMudHNjdGwudjEuUmVzb3VyY2VzEhYKDmVuZ2luZV92ZXJzaW9uGAQgASgJIk8KCk5vZGVTdGF0dXMSIgoFc3RhdGUYASABKA4yEy50c2N0bC52MS5Ob2RlU3RhdGUSDwoHbWVzc2FnZRgCIAEoCRIMCgRhZGRyGAMgASgJIlsKDU1hbmFnZXJTdGF0dXMSDgoGbGVhZGVyGAEgASgIEiwKDHJlYWNoYWJpbGl0eRgCIAEoDjIWLnRzY3RsLnYxLlJlYWNoYWJpbGl0eRIMCgRhZGRyGAMgASgJIvsBCgROb2RlEgoKAmlkGAEgASgJEhwKBG1ldGEYAiABKAsyDi50c2N0bC52MS5NZXRhEiAKBHNwZWMYAyABKAsyEi50c2N0bC52MS5Ob2RlU3BlYxIuCgtkZXNjcmlwdGlvbhgEIAEoCzIZLnRzY3RsLnYxLk5vZGVEZXNjcmlwdGlvbhIkCgZzdGF0dXMYBSABKAsyFC50c2N0bC52MS5Ob2RlU3RhdHVzEi8KDm1hbmFnZXJfc3RhdHVzGAYgASgLMhcudHNjdGwudjEuTWFuYWdlclN0YXR1cxIgCgRyb2xlGAcgASgOMhIudHNjdGwudjEuTm9kZVJvbGUifAoLQ2x1c3RlclNwZWMSKgoLYW5ub3RhdGlvbnMYASABKAsyFS50c2N0bC52MS5Bbm5vdGF0aW9ucxIbChNoZWFydGJlYXRfcGVyaW9kX21zGAIgASgBEiQKHHRhc2tfaGlzdG9yeV9yZXRlbnRpb25fbGltaXQYAyABKA0iWAoHQ2x1c3RlchIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuQ2x1c3RlclNwZWMqawoQUmVzdGFydENvbmRpdGlvbhIZChVSRVNUQVJUX0NPTkRJVElPTl9BTlkQABIgChxSRVNUQVJUX0NPTkRJVElPTl9PTl9GQUlMVVJFEAESGgoWUkVTVEFSVF9DT05ESVRJT05fTk9ORRACKtwCCglUYXNrU3RhdGUSEgoOVEFTS19TVEFURV9ORVcQABIWChJUQVNLX1NUQVRFX1BFTkRJTkcQARIXChNUQVNLX1NUQVRFX0FTU0lHTkVEEAISFwoTVEFTS19TVEFURV9BQ0NFUFRFRBADEhgKFFRBU0tfU1RBVEVfUFJFUEFSSU5HEAQSFAoQVEFTS19TVEFURV9SRUFEWRAFEhcKE1RBU0tfU1RBVEVfU1RBUlRJTkcQBhIWChJUQVNLX1NUQVRFX1JVTk5JTkcQBxIXChNUQVNLX1NUQVRFX0NPTVBMRVRFEAgSFwoTVEFTS19TVEFURV9TSFVURE9XThAJEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAoSFwoTVEFTS19TVEFURV9SRUpFQ1RFRBALEhUKEVRBU0tfU1RBVEVfUkVNT1ZFEAwSFwoTVEFTS19TVEFURV9PUlBIQU5FRBANKjcKCE5vZGVSb2xlEhQKEE5PREVfUk9MRV9XT1JLRVIQABIVChFOT0RFX1JPTEVfTUFOQUdFUhABKmoKEE5vZGVBdmFpbGFiaWxpdHkSHAoYTk9ERV9BVkFJTEFCSUxJVFlfQUNUSVZFEAASGwoXTk9ERV9BVkFJTEFCSUxJVFlfUEFVU0UQARIbChdOT0RFX0FWQUlMQUJJTElUWV9EUkFJThACKmsKCU5vZGVTdGF0ZRIWChJOT0RFX1NUQVRFX1VOS05PV04QABITCg9OT0RFX1NUQVRFX0RPV04QARIUChBOT0RFX1NUQVRFX1JFQURZEAISGwoXTk9ERV9TVEFURV9ESVNDT05ORUNURUQQAypiCgxSZWFjaGFiaWxpdHkSGAoUUkVBQ0hBQklMSVRZX1VOS05PV04QABIcChhSRUFDSEFCSUxJVFlfVU5SRUFDSEFCTEUQARIaChZSRUFDSEFCSUxJVFlfUkVBQ0hBQkxFEAJiBnByb3RvMw");
 
 /**
  * Meta is carried by every stored object. version is the etcd mod revision of the object's key
@@ -23,19 +23,19 @@ export const file_tsctl_v1_objects: GenFile = /*@__PURE__*/
  */
 export type Meta = Message<"tsctl.v1.Meta"> & {
   /**
-   * @generated from field: int64 version = 1 [jstype = JS_NUMBER];
+   * @generated from field: double version = 1;
    */
-  version: bigint;
+  version: number;
 
   /**
-   * @generated from field: int64 created_at_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: double created_at_ms = 2;
    */
-  createdAtMs: bigint;
+  createdAtMs: number;
 
   /**
-   * @generated from field: int64 updated_at_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: double updated_at_ms = 3;
    */
-  updatedAtMs: bigint;
+  updatedAtMs: number;
 };
 
 /**
@@ -74,19 +74,19 @@ export type Resources = Message<"tsctl.v1.Resources"> & {
   /**
    * CPU in units of 1e-9 CPUs, as Docker's NanoCPUs.
    *
-   * @generated from field: int64 nano_cpus = 1 [jstype = JS_NUMBER];
+   * @generated from field: double nano_cpus = 1;
    */
-  nanoCpus: bigint;
+  nanoCpus: number;
 
   /**
-   * @generated from field: int64 memory_bytes = 2 [jstype = JS_NUMBER];
+   * @generated from field: double memory_bytes = 2;
    */
-  memoryBytes: bigint;
+  memoryBytes: number;
 
   /**
-   * @generated from field: int64 pids = 3 [jstype = JS_NUMBER];
+   * @generated from field: double pids = 3;
    */
-  pids: bigint;
+  pids: number;
 };
 
 /**
@@ -130,23 +130,23 @@ export type RestartPolicy = Message<"tsctl.v1.RestartPolicy"> & {
   /**
    * Delay between a task ending and its replacement starting (Docker's default: 5s).
    *
-   * @generated from field: optional int64 delay_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: optional double delay_ms = 2;
    */
-  delayMs?: bigint | undefined;
+  delayMs?: number | undefined;
 
   /**
    * 0 means unlimited.
    *
-   * @generated from field: uint64 max_attempts = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint32 max_attempts = 3;
    */
-  maxAttempts: bigint;
+  maxAttempts: number;
 
   /**
    * Window used to count attempts; 0 means attempts are counted over the slot's whole history.
    *
-   * @generated from field: int64 window_ms = 4 [jstype = JS_NUMBER];
+   * @generated from field: double window_ms = 4;
    */
-  windowMs: bigint;
+  windowMs: number;
 };
 
 /**
@@ -205,9 +205,9 @@ export type ContainerSpec = Message<"tsctl.v1.ContainerSpec"> & {
   labels: { [key: string]: string };
 
   /**
-   * @generated from field: optional int64 stop_grace_period_ms = 9 [jstype = JS_NUMBER];
+   * @generated from field: optional double stop_grace_period_ms = 9;
    */
-  stopGracePeriodMs?: bigint | undefined;
+  stopGracePeriodMs?: number | undefined;
 
   /**
    * @generated from field: bool read_only = 10;
@@ -237,9 +237,9 @@ export type Placement = Message<"tsctl.v1.Placement"> & {
   constraints: string[];
 
   /**
-   * @generated from field: uint64 max_replicas = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint32 max_replicas = 2;
    */
-  maxReplicas: bigint;
+  maxReplicas: number;
 };
 
 /**
@@ -276,9 +276,9 @@ export type TaskSpec = Message<"tsctl.v1.TaskSpec"> & {
   /**
    * Bumped by `service update --force` to redeploy identical specs.
    *
-   * @generated from field: uint64 force_update = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint32 force_update = 5;
    */
-  forceUpdate: bigint;
+  forceUpdate: number;
 };
 
 /**
@@ -293,9 +293,9 @@ export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
  */
 export type ReplicatedService = Message<"tsctl.v1.ReplicatedService"> & {
   /**
-   * @generated from field: uint64 replicas = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint32 replicas = 1;
    */
-  replicas: bigint;
+  replicas: number;
 };
 
 /**
@@ -384,9 +384,9 @@ export type Service = Message<"tsctl.v1.Service"> & {
   /**
    * Incremented on every spec change; tasks record the version they were created from.
    *
-   * @generated from field: uint64 spec_version = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint32 spec_version = 5;
    */
-  specVersion: bigint;
+  specVersion: number;
 };
 
 /**
@@ -433,9 +433,9 @@ export type TaskStatus = Message<"tsctl.v1.TaskStatus"> & {
   state: TaskState;
 
   /**
-   * @generated from field: int64 timestamp_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: double timestamp_ms = 2;
    */
-  timestampMs: bigint;
+  timestampMs: number;
 
   /**
    * @generated from field: string message = 3;
@@ -487,9 +487,9 @@ export type Task = Message<"tsctl.v1.Task"> & {
   /**
    * Replicated services: 1..replicas. Global services: 0 (the node id identifies the task).
    *
-   * @generated from field: uint64 slot = 5 [jstype = JS_NUMBER];
+   * @generated from field: uint32 slot = 5;
    */
-  slot: bigint;
+  slot: number;
 
   /**
    * @generated from field: string node_id = 6;
@@ -502,9 +502,9 @@ export type Task = Message<"tsctl.v1.Task"> & {
   spec?: TaskSpec | undefined;
 
   /**
-   * @generated from field: uint64 spec_version = 8 [jstype = JS_NUMBER];
+   * @generated from field: uint32 spec_version = 8;
    */
-  specVersion: bigint;
+  specVersion: number;
 
   /**
    * @generated from field: tsctl.v1.TaskState desired_state = 9;
@@ -519,9 +519,9 @@ export type Task = Message<"tsctl.v1.Task"> & {
   /**
    * Replacement tasks created by the restart policy do not start before this time.
    *
-   * @generated from field: int64 not_before_ms = 11 [jstype = JS_NUMBER];
+   * @generated from field: double not_before_ms = 11;
    */
-  notBeforeMs: bigint;
+  notBeforeMs: number;
 };
 
 /**
@@ -723,16 +723,16 @@ export type ClusterSpec = Message<"tsctl.v1.ClusterSpec"> & {
   annotations?: Annotations | undefined;
 
   /**
-   * @generated from field: int64 heartbeat_period_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: double heartbeat_period_ms = 2;
    */
-  heartbeatPeriodMs: bigint;
+  heartbeatPeriodMs: number;
 
   /**
    * How many ended tasks to keep per slot (Docker's default: 5).
    *
-   * @generated from field: int64 task_history_retention_limit = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint32 task_history_retention_limit = 3;
    */
-  taskHistoryRetentionLimit: bigint;
+  taskHistoryRetentionLimit: number;
 };
 
 /**
