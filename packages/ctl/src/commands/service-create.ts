@@ -1,0 +1,71 @@
+/**
+ * `service create` and `service update`: build or change the spec from flags, send it, then (unless
+ * -d/-q) follow the tasks until the service converges.
+ */
+import { equals } from "@bufbuild/protobuf";
+import { TaskSpecSchema, type TaskSpec } from "@tsctl/api";
+import type { Command } from "commander";
+import type { Ctx } from "../context.js";
+import { targetOf, waitForConvergence } from "../service/converge.js";
+import { getService } from "../service/lookup.js";
+import { applyServiceUpdate, buildServiceSpec, type CreateFlags, type UpdateFlags } from "../service/spec.js";
+import { addServiceOptions, collect } from "./options.js";
+
+/** registerServiceCreate adds `service create`. */
+export function registerServiceCreate(service: Command, ctx: Ctx): void {
+  const cmd = service
+    .command("create")
+    .description("Create a new service")
+    .argument("<image>", "Image to run")
+    .argument("[command...]", "Command and arguments")
+    .option("--name <string>", "Service name")
+    .option("--mode <string>", 'Service mode ("replicated" or "global")')
+    .option("-e, --env <var>", "Set environment variables", collect)
+    .option("-l, --label <label>", "Service labels", collect)
+    .option("--container-label <label>", "Container labels", collect)
+    .option("--constraint <expr>", "Placement constraints", collect)
+    .passThroughOptions();
+  addServiceOptions(cmd).action(async (image: string, args: string[], opts: CreateFlags & { detach?: boolean; quiet?: boolean }) => {
+    const spec = buildServiceSpec(opts, image, args, ctx.io.env);
+    const ctl = await ctx.session().control();
+    const { service: created } = await ctl.createService({ spec });
+    if (!created) throw new Error("daemon returned no service");
+    ctx.io.out(created.id + "\n");
+    if (!opts.detach && !opts.quiet) await waitForConvergence(ctl, created, ctx.io, targetOf(created, false));
+  });
+}
+
+/** registerServiceUpdate adds `service update`. */
+export function registerServiceUpdate(service: Command, ctx: Ctx): void {
+  const cmd = service
+    .command("update")
+    .description("Update a service")
+    .argument("<service>", "Service name or id")
+    .option("--image <string>", "Service image tag")
+    .option("--args <command>", "Service command args")
+    .option("--env-add <var>", "Add or update an environment variable", collect)
+    .option("--env-rm <var>", "Remove an environment variable", collect)
+    .option("--label-add <label>", "Add or update a service label", collect)
+    .option("--label-rm <key>", "Remove a label by its key", collect)
+    .option("--container-label-add <label>", "Add or update a container label", collect)
+    .option("--container-label-rm <key>", "Remove a container label by its key", collect)
+    .option("--constraint-add <expr>", "Add or update a placement constraint", collect)
+    .option("--constraint-rm <expr>", "Remove a constraint", collect)
+    .option("--force", "Force update even if no changes require it");
+  addServiceOptions(cmd).action(async (ref: string, opts: UpdateFlags & { detach?: boolean; quiet?: boolean }) => {
+    const ctl = await ctx.session().control();
+    const current = await getService(ctl, ref);
+    const spec = applyServiceUpdate(current.spec!, opts, ctx.io.env);
+    const { service: updated } = await ctl.updateService({ serviceId: current.id, version: current.meta?.version ?? 0, spec });
+    ctx.io.out(ref + "\n");
+    if (!updated || opts.detach || opts.quiet) return;
+    // Only a changed task template replaces tasks; a replica change converges with the tasks already running.
+    const replaced = !sameTask(current.spec?.task, spec.task);
+    await waitForConvergence(ctl, updated, ctx.io, targetOf(updated, replaced));
+  });
+}
+
+function sameTask(a: TaskSpec | undefined, b: TaskSpec | undefined): boolean {
+  if (!a || !b) return a === b;
+  return equals(TaskSpecSchema, a, b);
+}
