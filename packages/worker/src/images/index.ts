@@ -1,0 +1,15 @@
+/**
+ * images owns the node-local image store under `<dataRoot>/images`: the content store of
+ * verified blobs, unpacked layers named by chain ID, image metadata and references. It loads
+ * `docker save` and OCI layout archives and hands the executor ready-to-mount layer directories.
+ * It never talks to a registry, never mounts anything, and never decides whether a container
+ * runs: callers say, through `inUse`, which images containers hold.
+ */
+export { createImageStore } from "./image-store.js";
+export {
+  formatReference,
+  normalizeReference,
+  parseReference,
+  type ImageReference,
+} from "./reference.js";
+export type { ImageConfig, ImageRecord, ImageStore, ResolvedImage } from "./types.js";
