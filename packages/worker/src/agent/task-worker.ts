@@ -88,7 +88,9 @@ export class TaskWorker {
   }
 
   private async loop(): Promise<void> {
-    let progressed = await this.run(adopt);
+    // Whatever adoption finds, the ordinary steps come next.
+    await this.run(adopt);
+    let progressed = true;
     while (!this.ending) {
       if (!progressed) await this.idle();
       if (this.ending) break;
