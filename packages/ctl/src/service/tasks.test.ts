@@ -1,13 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, TaskState, type Task } from "@tsctl/api";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { computeProgress, progressBar, slotLine } from "./progress.js";
 import { currentState, taskRows } from "./tasks.js";
 
 const now = 1_000_000_000;
 
-function task(id: string, slot: number, created: number, state: TaskState, extra: Partial<Task> = {}): Task {
-  return create(TaskSchema, {
+function task(id: string, slot: number, created: number, state: TaskState, extra: MessageInitShape<typeof TaskSchema> = {}): Task {
+  const init = {
     id,
     serviceName: "web",
     serviceId: "svc",
@@ -18,14 +19,15 @@ function task(id: string, slot: number, created: number, state: TaskState, extra
     spec: { container: { image: "busybox@sha256:abcdef" } },
     status: { state, timestampMs: created },
     ...extra,
-  });
+  } as MessageInitShape<typeof TaskSchema>;
+  return create(TaskSchema, init);
 }
 
 describe("taskRows", () => {
   it("orders by slot then newest first, marking history rows", () => {
     const rows = taskRows(
       [
-        task("t2old00000000000", 2, now - 60_000, TaskState.FAILED, { status: { state: TaskState.FAILED, timestampMs: now - 120_000, err: "non-zero exit (137)" } as never }),
+        task("t2old00000000000", 2, now - 60_000, TaskState.FAILED, { status: { state: TaskState.FAILED, timestampMs: now - 120_000, err: "non-zero exit (137)" } }),
         task("t1aaaaaaaaaaaaaa", 1, now - 3000, TaskState.RUNNING),
         task("t2new00000000000", 2, now - 1000, TaskState.RUNNING),
       ],
@@ -37,7 +39,7 @@ describe("taskRows", () => {
   });
 
   it("names global tasks by node and truncates long errors", () => {
-    const g = task("g1", 0, now, TaskState.FAILED, { nodeId: "nodeX", status: { state: TaskState.FAILED, err: "x".repeat(40) } as never });
+    const g = task("g1", 0, now, TaskState.FAILED, { nodeId: "nodeX", status: { state: TaskState.FAILED, err: "x".repeat(40) } });
     const [row] = taskRows([g], { hostnames: new Map(), nowMs: now, noTrunc: false });
     expect(row?.Name).toBe("web.nodeX");
     expect(row?.Error).toBe(`"${"x".repeat(29)}…"`);
@@ -64,7 +66,7 @@ describe("progress", () => {
   });
 
   it("shows a failed slot's error and ignores tasks older than the spec change", () => {
-    const failed = task("a", 1, now, TaskState.FAILED, { desiredState: TaskState.RUNNING, status: { state: TaskState.FAILED, err: "boom" } as never });
+    const failed = task("a", 1, now, TaskState.FAILED, { desiredState: TaskState.RUNNING, status: { state: TaskState.FAILED, err: "boom" } });
     expect(computeProgress({ replicas: 1 }, [failed]).lines[1]).toBe("1/1: failed    boom");
     const old = task("b", 1, now, TaskState.RUNNING, { specVersion: 1 });
     expect(computeProgress({ replicas: 1, minSpecVersion: 2, minCreatedMs: now + 1 }, [old]).converged).toBe(false);
