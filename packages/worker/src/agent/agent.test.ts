@@ -154,3 +154,63 @@ describe("Agent over a gRPC session", () => {
     expect(chunks.flatMap((c) => c.messages)[0]).toMatchObject({ nodeId: "node-1", serviceId: "svc-1", stream: "stdout" });
   });
 });
+
+describe("Agent lifecycle", () => {
+  it("stop() clears every timer and leaves containers running", async () => {
+    const d = await FakeDispatcher.start();
+    const ex = new FakeExecutor();
+    const live = new Set<unknown>();
+    const clock = {
+      now: () => Date.now(),
+      setTimeout(fn: () => void, ms: number): unknown {
+        const h = setTimeout(() => {
+          live.delete(h);
+          fn();
+        }, ms);
+        live.add(h);
+        return h;
+      },
+      clearTimeout(h: unknown): void {
+        live.delete(h);
+        clearTimeout(h as NodeJS.Timeout);
+      },
+    };
+    d.heartbeatPeriodMs = 10;
+    d.tasks.set("t1", testTask("t1"));
+    const agent = new Agent({ nodeId: "n", addr: "a", executor: ex, connect: d.connect, clock, backoff: { delay: async () => {} } });
+    agent.start();
+    await waitUntil(() => agent.tasks()[0]?.status.state === TaskState.RUNNING);
+    d.current!.send({ msg: { case: "logSubscription", value: { subscriptionId: "f", taskIds: ["t1"], follow: true } } });
+    await waitUntil(() => d.current!.of("logs").length > 0 && d.current!.of("heartbeat").length > 0);
+    expect(live.size).toBeGreaterThan(0);
+    await agent.stop();
+    expect(live.size).toBe(0);
+    expect(ex.containers.get("t1")?.info.state).toBe("running");
+    expect(ex.calls("shutdown")).toBe(0);
+    await d.stop();
+  });
+
+  it("follows logs until the subscription is cancelled", async () => {
+    const d = await FakeDispatcher.start();
+    const ex = new FakeExecutor();
+    d.tasks.set("t1", testTask("t1"));
+    const agent = new Agent({ nodeId: "n", addr: "a", executor: ex, connect: d.connect, logBatchMs: 5 });
+    agent.start();
+    await waitUntil(() => agent.tasks()[0]?.status.state === TaskState.RUNNING);
+    const s = d.current!;
+    s.send({ msg: { case: "logSubscription", value: { subscriptionId: "f", taskIds: ["t1"], follow: true, tail: 1 } } });
+    await waitUntil(() => s.of("logs").length === 1);
+    ex.appendLog("t1", "later", "stderr");
+    await waitUntil(() => s.of("logs").length === 2);
+    expect(s.of("logs")[1]!.messages[0]).toMatchObject({ stream: "stderr" });
+    expect(s.of("logs").some((c) => c.done)).toBe(false);
+    s.send({ msg: { case: "logCancel", value: { subscriptionId: "f" } } });
+    await new Promise((r) => setTimeout(r, 20));
+    ex.appendLog("t1", "after cancel");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.of("logs")).toHaveLength(2);
+    await agent.stop();
+    await d.stop();
+    ex.dispose();
+  });
+});

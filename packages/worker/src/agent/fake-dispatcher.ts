@@ -60,10 +60,14 @@ export class FakeSession {
         continue;
       }
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
+        const done = (): void => {
+          signal.removeEventListener("abort", done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener("abort", done, { once: true });
       });
-      this.wake = undefined;
     }
   }
 }

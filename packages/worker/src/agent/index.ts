@@ -15,3 +15,6 @@ export { adopt, step, type StepContext } from "./task-step.js";
 export { DEFAULT_STOP_GRACE_MS, exitToStatus, isTerminal, stopGraceMs, taskStatus } from "./task-state.js";
 export { TaskWorker, type TaskWorkerDeps } from "./task-worker.js";
 export { realClock, silentLogger, type AgentOptions, type Clock, type Logger, type SessionCall } from "./types.js";
+// Harnesses for tests and simulations of this package and others (tsd, bench).
+export { FakeDispatcher, FakeSession, waitUntil } from "./fake-dispatcher.js";
+export { testTask, withDesired, type TestTaskOptions } from "./test-tasks.js";

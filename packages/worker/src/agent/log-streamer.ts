@@ -74,6 +74,8 @@ export class LogStreamer {
         this.deps.logger.debug("log chunk not sent", { subscriptionId: id, err: String(err) });
       }
     };
+    // A cancelled subscription drops its unsent lines at once rather than when the timer fires.
+    signal.addEventListener("abort", () => flush(false), { once: true });
     const push = (m: LogMessageInit): void => {
       buffer.push(m);
       if (buffer.length >= maxBatch) flush(false);

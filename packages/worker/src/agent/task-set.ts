@@ -100,19 +100,29 @@ export class TaskSet {
 
   private async sweepOrphans(): Promise<void> {
     const { executor, logger } = this.deps;
+    let infos;
     try {
-      for (const info of await executor.list()) {
-        if (this.closed) return;
+      infos = await executor.list();
+    } catch (err) {
+      logger.warn("listing containers failed", { err: String(err) });
+      return;
+    }
+    const orphans = infos.filter((i) => !this.workers.has(i.taskId) && !this.removing.has(i.taskId));
+    // In parallel: each may take a whole stop grace period.
+    await Promise.all(
+      orphans.map(async (info) => {
         const id = info.taskId;
-        if (this.workers.has(id) || this.removing.has(id)) continue;
+        if (this.closed) return;
         logger.info("removing container of unassigned task", { taskId: id, containerId: info.id });
         const controller = executor.controller(create(TaskSchema, { id }));
-        await controller.shutdown(DEFAULT_STOP_GRACE_MS);
-        // A task may have been assigned while it stopped; its worker will restart or report it.
-        if (!this.workers.has(id)) await controller.remove();
-      }
-    } catch (err) {
-      logger.warn("orphan sweep failed", { err: String(err) });
-    }
+        try {
+          await controller.shutdown(DEFAULT_STOP_GRACE_MS);
+          // A task may have been assigned while it stopped; its worker reports the exit instead.
+          if (!this.workers.has(id)) await controller.remove();
+        } catch (err) {
+          logger.warn("removing orphan container failed", { taskId: id, err: String(err) });
+        }
+      }),
+    );
   }
 }
