@@ -214,3 +214,34 @@ describe("Agent lifecycle", () => {
     ex.dispose();
   });
 });
+
+describe("Agent reconnecting to a restarted manager", () => {
+  it("backs off while the manager is away and resends statuses to the new one", async () => {
+    let d = await FakeDispatcher.start();
+    const ex = new FakeExecutor();
+    d.tasks.set("t1", testTask("t1"));
+    const delays: number[] = [];
+    const agent = new Agent({
+      nodeId: "n",
+      addr: "a",
+      executor: ex,
+      connect: () => d.connect(),
+      backoff: { initialMs: 5, maxMs: 20, jitter: 0, delay: (ms) => (delays.push(ms), new Promise((r) => setTimeout(r, ms))) },
+    });
+    agent.start();
+    await waitUntil(() => agent.tasks()[0]?.status.state === TaskState.RUNNING);
+    const old = d;
+    await old.stop();
+    await waitUntil(() => delays.length >= 3);
+    expect(delays.slice(0, 3)).toEqual([5, 10, 20]);
+    d = await FakeDispatcher.start();
+    d.tasks.set("t1", testTask("t1", { state: TaskState.RUNNING }));
+    await waitUntil(() => (d.current?.of("statusUpdates").length ?? 0) >= 1, 5000);
+    expect(d.current!.received[0]!.msg.case).toBe("register");
+    expect(d.current!.of("statusUpdates")[0]!.updates[0]).toMatchObject({ taskId: "t1", status: { state: TaskState.RUNNING } });
+    expect(ex.calls("start")).toBe(1);
+    await agent.stop();
+    await d.stop();
+    ex.dispose();
+  });
+});
