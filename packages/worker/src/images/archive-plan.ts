@@ -96,7 +96,8 @@ async function planOci(a: StagedArchive, hostArch: string): Promise<ImagePlan[]>
     if (name !== undefined) {
       const ref = parseReference(name);
       plan.refs.push(formatReference(ref));
-      if (plan.manifest !== undefined) plan.refs.push(formatReference({ name: ref.name, digest: plan.manifest.digest }));
+      // The digest a registry serves the name under is the top-level one, an index for multi-platform images.
+      plan.refs.push(formatReference({ name: ref.name, digest: desc.digest }));
     }
     plans.push(plan);
   }

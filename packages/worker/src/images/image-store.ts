@@ -26,6 +26,7 @@ export async function createImageStore(opts: { root: string }): Promise<ImageSto
   return store;
 }
 
+/** LocalImageStore keeps the metadata in memory, mirrored to disk by StoreFiles on every change. */
 class LocalImageStore implements ImageStore {
   private readonly lock = new Mutex();
   private images = new Map<string, StoredImage>();

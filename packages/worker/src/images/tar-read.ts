@@ -21,11 +21,16 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, what: strin
   if (first.done === true) return;
   const head: Uint8Array = first.value;
   async function* all(): AsyncGenerator<Uint8Array> {
-    yield head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done === true) return;
-      yield n.value;
+    try {
+      yield head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done === true) return;
+        yield n.value;
+      }
+    } finally {
+      // A consumer that stops early (bad entry) must still release the source, e.g. close its file.
+      await it.return?.();
     }
   }
   if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
