@@ -1,8 +1,8 @@
 /**
  * `node ls`, `node inspect` and `node update`.
  */
-import { clone } from "@bufbuild/protobuf";
-import { NodeAvailability, NodeRole, NodeSpecSchema, NodeState, Reachability, type Node } from "@tsctl/api";
+import { clone, create } from "@bufbuild/protobuf";
+import { AnnotationsSchema, NodeAvailability, NodeRole, NodeSpecSchema, NodeState, Reachability, type Node } from "@tsctl/api";
 import type { Command } from "commander";
 import type { Ctx } from "../context.js";
 import { renderJson, renderList, renderObjectTemplate, type Column, type Row } from "../format/output.js";
@@ -131,7 +131,7 @@ export function registerNode(program: Command, ctx: Ctx): void {
     .action(async (ref: string, opts: { availability?: string; labelAdd?: string[]; labelRm?: string[] }) => {
       const ctl = await ctx.session().control();
       const current = await getNode(ctl, ref);
-      const spec = clone(NodeSpecSchema, current.spec ?? { $typeName: "tsctl.v1.NodeSpec", desiredRole: current.role, availability: NodeAvailability.ACTIVE });
+      const spec = current.spec ? clone(NodeSpecSchema, current.spec) : create(NodeSpecSchema, { desiredRole: current.role });
       if (opts.availability !== undefined) {
         const a = flagValue("--availability", opts.availability, oneOf("active", "pause", "drain"));
         spec.availability = NodeAvailability[a.toUpperCase() as "ACTIVE" | "PAUSE" | "DRAIN"];
@@ -139,7 +139,7 @@ export function registerNode(program: Command, ctx: Ctx): void {
       const labels = { ...(spec.annotations?.labels ?? {}) };
       for (const k of opts.labelRm ?? []) delete labels[k];
       for (const l of opts.labelAdd ?? []) Object.assign(labels, flagValue("--label-add", l, (v) => parseLabels([v])));
-      spec.annotations = { $typeName: "tsctl.v1.Annotations", name: spec.annotations?.name ?? "", labels };
+      spec.annotations = create(AnnotationsSchema, { name: spec.annotations?.name ?? "", labels });
       await ctl.updateNode({ nodeId: current.id, version: current.meta?.version ?? 0, spec });
       ctx.io.out(ref + "\n");
     });

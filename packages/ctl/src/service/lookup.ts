@@ -38,6 +38,7 @@ export async function hostnames(ctl: ControlClient): Promise<Map<string, string>
     const { nodes } = await ctl.listNodes({});
     return new Map(nodes.map((n) => [n.id, n.description?.hostname ?? ""]));
   } catch {
+    // Hostnames only decorate output; a listing should still print if nodes can't be listed.
     return new Map();
   }
 }
