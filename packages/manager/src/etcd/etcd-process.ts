@@ -82,6 +82,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
   const endpoint = `http://${host}:${o.clientPort}`;
   const log = o.log ?? ((m: string) => console.error(`etcd ${o.name}: ${m}`));
   const restartDelay = o.restartDelay ?? ((n: number) => Math.min(200 * 2 ** (n - 1), 10_000));
+  if (o.signal?.aborted) throw new Error("startEtcd: aborted before start");
   const args = etcdArgs(o);
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(dirname(o.logFile), { recursive: true });
@@ -89,6 +90,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let stopping = false;
+  const stopped = new AbortController(); // cancels a pending restart
   let restarts = 0;
   let readyPromise: Promise<void> = Promise.resolve();
 
@@ -104,12 +106,13 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
         restarts++;
         const delay = restartDelay(restarts);
         log(`exited unexpectedly (code ${code}, signal ${sig}); restart #${restarts} in ${delay}ms`);
-        readyPromise = sleep(delay).then(() => {
-          if (stopping) return;
+        readyPromise = sleep(delay, undefined, { signal: stopped.signal }).then(() => {
           spawnOnce();
           return waitHealthy(endpoint, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
         });
-        readyPromise.catch((err: unknown) => log(`restart failed: ${String(err)}`));
+        readyPromise.catch((err: unknown) => {
+          if (!stopping) log(`restart failed: ${String(err)}`);
+        });
       });
     });
     c.once("error", (err) => log(`spawn error: ${err.message}`));
@@ -117,6 +120,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
 
   const stop = async (): Promise<void> => {
     stopping = true;
+    stopped.abort();
     const c = child;
     if (c === undefined || c.exitCode !== null || c.signalCode !== null) return exited;
     c.kill("SIGTERM");

@@ -10,15 +10,19 @@ export interface BatchResult {
 }
 
 /**
- * commitBatch writes many objects as few transactions of at most maxTxnOps, with up to
+ * commitBatch writes many objects as few transactions of at most txnOps (≤ maxTxnOps), with up to
  * `concurrency` in flight. A chunk whose guards fail is split in halves and retried, down to
  * single objects, so one conflict costs about 2·log2(chunk) extra txns instead of a txn per object;
  * the objects that still fail alone are the conflicts. Errors other than a failed guard (etcd
  * unavailable) are thrown, and whatever was committed before stays committed.
  */
-export async function commitBatch(backend: Backend, writes: Write[], concurrency: number): Promise<BatchResult> {
+export async function commitBatch(
+  backend: Backend,
+  writes: Write[],
+  opts: { concurrency: number; txnOps: number },
+): Promise<BatchResult> {
   const result: BatchResult = { committed: 0, conflicts: 0, revision: 0 };
-  const slots = new Semaphore(concurrency);
+  const slots = new Semaphore(opts.concurrency);
   const commit = async (parts: TxnParts[]): Promise<void> => {
     const res = await slots.run(() =>
       backend.txn(
@@ -36,7 +40,8 @@ export async function commitBatch(backend: Backend, writes: Write[], concurrency
       await Promise.all([commit(parts.slice(0, mid)), commit(parts.slice(mid))]);
     }
   };
-  await Promise.all(chunk(writes.map(toTxnParts), backend.maxTxnOps).map(commit));
+  const max = Math.max(3, Math.min(opts.txnOps, backend.maxTxnOps)); // a renamed service needs 3 ops
+  await Promise.all(chunk(writes.map(toTxnParts), max).map(commit));
   return result;
 }
 

@@ -19,8 +19,13 @@ export interface StoreOptions {
   retryDelay?: (attempt: number) => number;
   now?: () => number;
   log?: (message: string) => void;
-  /** Transactions batch() keeps in flight at once. */
+  /** Transactions batch() keeps in flight at once (default 4). */
   batchConcurrency?: number;
+  /**
+   * Ops per batch() transaction, capped by the backend's maxTxnOps (default 1,000). Several
+   * medium txns in flight beat one huge one: etcd applies one while the next is encoded and sent.
+   */
+  batchTxnOps?: number;
 }
 
 /**
@@ -101,7 +106,10 @@ class ObjectStore implements Store {
     let early = 0;
     const tx = new PendingWrites(this.index, () => void early++, this.now);
     fn(tx);
-    const res = await commitBatch(this.backend, tx.all(), this.opts.batchConcurrency ?? 4);
+    const res = await commitBatch(this.backend, tx.all(), {
+      concurrency: this.opts.batchConcurrency ?? 4,
+      txnOps: this.opts.batchTxnOps ?? 1_000,
+    });
     if (res.revision > 0) await this.waitFor(res.revision);
     return { committed: res.committed, conflicts: res.conflicts + early };
   }
