@@ -42,7 +42,7 @@ export class NodeHealth {
           const node = tx.get("node", id);
           if (!node || node.status?.state === NodeState.DOWN) continue;
           const next = clone(NodeSchema, node);
-          next.status = create(NodeStatusSchema, { ...node.status, state: NodeState.DOWN, message: "heartbeat failure" });
+          next.status = create(NodeStatusSchema, { addr: node.status?.addr ?? "", state: NodeState.DOWN, message: "heartbeat failure" });
           tx.update("node", next);
         }
       })
