@@ -17,7 +17,6 @@ import {
   type ManagerMessageSchema,
   type Task,
 } from "@tsctl/api";
-import { int64 } from "./int64.js";
 import type { SessionCall } from "./types.js";
 
 type ManagerMessageInit = MessageInitShape<typeof ManagerMessageSchema>;
@@ -154,7 +153,7 @@ export class FakeDispatcher {
   }
 
   private welcome(session: FakeSession): void {
-    session.send({ msg: { case: "sessionStarted", value: { sessionId: session.id, heartbeatPeriodMs: int64(this.heartbeatPeriodMs) } } });
+    session.send({ msg: { case: "sessionStarted", value: { sessionId: session.id, heartbeatPeriodMs: this.heartbeatPeriodMs } } });
     session.send({ msg: { case: "assignments", value: { full: true, tasks: [...this.tasks.values()] } } });
   }
 }

@@ -7,7 +7,6 @@
  */
 export { Agent, type AgentEvents } from "./agent.js";
 export { Backoff, sleep, type BackoffOptions } from "./backoff.js";
-export { int64, type Int64 } from "./int64.js";
 export { LogStreamer, type LogStreamerDeps, type LogChunkInit } from "./log-streamer.js";
 export { StatusReporter, type StatusSink, type StatusUpdate } from "./status-reporter.js";
 export { TaskSet, type TaskView } from "./task-set.js";

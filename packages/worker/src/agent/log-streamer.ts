@@ -6,7 +6,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { LogChunkSchema, LogMessageSchema, LogSubscription, Task } from "@tsctl/api";
 import type { Executor } from "../executor/types.js";
-import { int64 } from "./int64.js";
 import type { Clock, Logger } from "./types.js";
 
 export type LogChunkInit = MessageInitShape<typeof LogChunkSchema>;
@@ -95,7 +94,7 @@ export class LogStreamer {
               nodeId: this.deps.nodeId,
               serviceId: task.serviceId,
               slot: task.slot,
-              timestampMs: int64(line.timestampMs),
+              timestampMs: line.timestampMs,
               stream: line.stream,
               data: line.data,
             });

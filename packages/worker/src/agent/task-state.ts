@@ -5,7 +5,6 @@
 import { create } from "@bufbuild/protobuf";
 import { TaskState, TaskStatusSchema, type Task, type TaskStatus } from "@tsctl/api";
 import type { ExitStatus } from "../executor/types.js";
-import { int64 } from "./int64.js";
 
 /** DEFAULT_STOP_GRACE_MS is Docker's default stop timeout. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -35,7 +34,7 @@ export function taskStatus(state: TaskState, message: string, nowMs: number, ext
   return create(TaskStatusSchema, {
     state,
     message,
-    timestampMs: int64(nowMs),
+    timestampMs: nowMs,
     err: extra.err ?? "",
     ...(hasContainer ? { container: { containerId: extra.containerId, pid: extra.pid ?? 0, exitCode: extra.exitCode ?? 0 } } : {}),
   });

@@ -4,7 +4,6 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, TaskState, type Task } from "@tsctl/api";
-import { int64 } from "./int64.js";
 
 export interface TestTaskOptions {
   image?: string;
@@ -20,7 +19,7 @@ export function testTask(id: string, o: TestTaskOptions = {}): Task {
     id,
     serviceId: "svc-1",
     serviceName: "web",
-    slot: int64(1),
+    slot: 1,
     nodeId: "node-1",
     desiredState: o.desired ?? TaskState.RUNNING,
     status: { state: o.state ?? TaskState.ASSIGNED, message: "assigned" },
@@ -28,7 +27,7 @@ export function testTask(id: string, o: TestTaskOptions = {}): Task {
       container: {
         image: o.image ?? "busybox:latest",
         labels: o.labels ?? {},
-        ...(o.stopGracePeriodMs === undefined ? {} : { stopGracePeriodMs: int64(o.stopGracePeriodMs) }),
+        ...(o.stopGracePeriodMs === undefined ? {} : { stopGracePeriodMs: o.stopGracePeriodMs }),
       },
     },
   });

@@ -1,11 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { TaskSchema, type Task } from "@tsctl/api";
 import { afterEach, describe, expect, it } from "vitest";
-import { int64 } from "../agent/int64.js";
 import { FakeExecutor } from "./fake-executor.js";
 
 function task(id: string, image = "busybox", labels: Record<string, string> = {}): Task {
-  return create(TaskSchema, { id, serviceId: "svc", serviceName: "web", slot: int64(1), spec: { container: { image, labels } } });
+  return create(TaskSchema, { id, serviceId: "svc", serviceName: "web", slot: 1, spec: { container: { image, labels } } });
 }
 
 const text = (d: Uint8Array): string => new TextDecoder().decode(d);

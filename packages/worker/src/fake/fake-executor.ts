@@ -6,7 +6,6 @@
 import { create } from "@bufbuild/protobuf";
 import { NotFoundError, NodeDescriptionSchema, type NodeDescription, type Task } from "@tsctl/api";
 import type { ContainerInfo, ExecIO, ExecRequest, Executor, ExitStatus, LogLine } from "../executor/types.js";
-import { int64 } from "../agent/int64.js";
 import { behaviourFromLabels, type FakeBehaviour } from "./fake-behaviour.js";
 import { FakeController } from "./fake-controller.js";
 
@@ -63,7 +62,7 @@ export class FakeExecutor implements Executor {
       hostname: d.hostname ?? "fake",
       engineVersion: d.engineVersion ?? "fake",
       platform: { os: "linux", architecture: "x86_64" },
-      resources: { nanoCpus: int64(d.nanoCpus ?? 4e9), memoryBytes: int64(d.memoryBytes ?? 8 * 2 ** 30) },
+      resources: { nanoCpus: d.nanoCpus ?? 4e9, memoryBytes: d.memoryBytes ?? 8 * 2 ** 30 },
     });
   }
 
