@@ -96,7 +96,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
 
   const spawnOnce = (): void => {
     const fd = openSync(o.logFile, "a");
-    const c = spawn(o.binary ?? "/usr/bin/etcd", args, { stdio: ["ignore", fd, fd] });
+    const c = spawn(o.binary ?? "/usr/bin/etcd", args, { stdio: ["ignore", fd, fd], env: etcdEnv() });
     closeSync(fd);
     child = c;
     exited = new Promise((resolve) => {
@@ -149,6 +149,11 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
     ready: () => readyPromise,
     stop,
   };
+}
+
+/** etcdEnv opts in to arm64, which etcd 3.4 refuses to run on without ETCD_UNSUPPORTED_ARCH. */
+function etcdEnv(): NodeJS.ProcessEnv {
+  return process.arch === "arm64" ? { ...process.env, ETCD_UNSUPPORTED_ARCH: "arm64" } : process.env;
 }
 
 /** waitHealthy polls etcd's /health until it reports healthy or the deadline passes. */
