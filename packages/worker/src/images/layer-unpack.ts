@@ -5,10 +5,9 @@
  * escape the layer, by `..` or through a symlink or file placed by an earlier entry.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, lchown, link, lutimes, mkdir, rm, symlink } from "node:fs/promises";
+import { constants, createReadStream } from "node:fs";
+import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, type FileHandle } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { InvalidArgumentError } from "@tsctl/api";
 import { mismatch } from "./archive-stage.js";
 import { markOpaque, mknod, setXattr, whiteout } from "./special-files.js";
@@ -101,9 +100,10 @@ class Extraction {
         return;
       case "file":
       case "contiguous-file":
-        await pipeline(entry, createWriteStream(path, { flags: "wx", mode: 0o600 }));
+        await this.writeFile(path, entry);
+        this.kinds.set(rel, "other");
         this.size += h.size ?? 0;
-        break;
+        return;
       case "link": {
         const target = this.relPath(h.linkname ?? "");
         if (this.kinds.get(target) !== "other") {
@@ -178,23 +178,57 @@ class Extraction {
     }
   }
 
+  /** writeFile streams a member into a new file (O_EXCL|O_NOFOLLOW) and sets its metadata through the fd. */
+  private async writeFile(path: string, entry: TarEntry): Promise<void> {
+    const h = entry.header;
+    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of entry) {
+        const buf = chunk as Buffer;
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+      }
+      await ownFd(fh, h.uid ?? 0, h.gid ?? 0);
+      await fh.chmod((h.mode ?? 0o644) & 0o7777);
+    } finally {
+      await fh.close();
+    }
+    await this.setXattrs(path, h);
+    const mtime = h.mtime ?? new Date(0);
+    await lutimes(path, mtime, mtime);
+  }
+
   private async setMeta(path: string, h: TarEntry["header"], isLink: boolean): Promise<void> {
     // chown first: it clears setuid/setgid bits and file capabilities set before it.
     await ownAs(path, h.uid ?? 0, h.gid ?? 0);
     if (!isLink) await chmod(path, (h.mode ?? 0o644) & 0o7777);
+    await this.setXattrs(path, h);
+    const mtime = h.mtime ?? new Date(0);
+    await lutimes(path, mtime, mtime);
+  }
+
+  /** setXattrs applies PAX xattrs (after chown, which would clear file capabilities). */
+  private async setXattrs(path: string, h: TarEntry["header"]): Promise<void> {
     for (const [key, value] of Object.entries(h.pax ?? {})) {
       // tar-stream decodes PAX values as UTF-8; a binary value it could not decode is skipped.
       if (key.startsWith("SCHILY.xattr.") && !value.includes("\uFFFD")) {
         await setXattr(path, key.slice("SCHILY.xattr.".length), Buffer.from(value, "utf8"));
       }
     }
-    const mtime = h.mtime ?? new Date(0);
-    await lutimes(path, mtime, mtime);
   }
 }
 
 function meta(rel: string, h: TarEntry["header"]): DirMeta {
   return { rel, mode: h.mode ?? 0o755, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime ?? new Date(0) };
+}
+
+/** ownFd is ownAs through an open file. */
+async function ownFd(fh: FileHandle, uid: number, gid: number): Promise<void> {
+  try {
+    await fh.chown(uid, gid);
+  } catch (err) {
+    if (IS_ROOT || (err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+  }
 }
 
 /** ownAs sets numeric ownership; without root (a developer's unit run) ownership cannot be kept. */
