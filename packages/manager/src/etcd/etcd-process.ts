@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -76,6 +76,8 @@ export function etcdArgs(o: EtcdOptions): string[] {
   ];
 }
 
+const setpriv = "/usr/bin/setpriv";
+
 /** startEtcd spawns etcd, waits until it is healthy, and restarts it if it dies unexpectedly. */
 export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
   const host = o.host ?? "127.0.0.1";
@@ -96,7 +98,13 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
 
   const spawnOnce = (): void => {
     const fd = openSync(o.logFile, "a");
-    const c = spawn(o.binary ?? "/usr/bin/etcd", args, { stdio: ["ignore", fd, fd], env: etcdEnv() });
+    // etcd must not outlive a tsd killed with SIGKILL: a leftover member would hold the ports and
+    // the data dir lock, and the restarted tsd could not start its own. setpriv (util-linux) asks
+    // the kernel to kill etcd when its parent dies; etcd's WAL makes that safe.
+    const binary = o.binary ?? "/usr/bin/etcd";
+    const c = existsSync(setpriv)
+      ? spawn(setpriv, ["--pdeathsig", "KILL", "--", binary, ...args], { stdio: ["ignore", fd, fd], env: etcdEnv() })
+      : spawn(binary, args, { stdio: ["ignore", fd, fd], env: etcdEnv() });
     closeSync(fd);
     child = c;
     exited = new Promise((resolve) => {
