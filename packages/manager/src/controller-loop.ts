@@ -131,3 +131,11 @@ export class ControllerLoop {
     for (const w of waiters) w();
   }
 }
+
+/** ControllerOptions are what every store-driven controller accepts besides the store. */
+export interface ControllerOptions {
+  clock?: Clock;
+  /** Full reconcile period (default 10 s). */
+  resyncMs?: number;
+  log?: (message: string) => void;
+}

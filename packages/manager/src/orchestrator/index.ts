@@ -11,3 +11,4 @@ export { planRemoved } from "./removed.js";
 export { restartDecision, conditionAllows, countAttempts, DEFAULT_RESTART_DELAY_MS, type RestartDecision } from "./restart.js";
 export { taskFactory, type Plan, type PlanOptions } from "./plan.js";
 export { isEnded, isRunnable, observed } from "./task-states.js";
+export { Orchestrator, type OrchestratorOptions } from "./orchestrator.js";

@@ -8,3 +8,4 @@ export { schedule, needsNode, type Assignment, type Unassigned, type ScheduleRes
 export { defaultFilters, Pipeline, ReadyFilter, AvailabilityFilter, ResourceFilter, MaxReplicasFilter, type Filter } from "./filters.js";
 export { NodePool, demandOf, type Demand } from "./node-pool.js";
 export { seededRandom, shuffledRanks } from "./random.js";
+export { Scheduler, ASSIGNED_MESSAGE } from "./scheduler.js";
