@@ -22,6 +22,12 @@ describe("planReap retention", () => {
     expect(planReap(tasks, services, nodes, 0).map((t) => t.id)).toEqual(["old"]);
   });
 
+  it("counts stopped tasks on removed nodes as ended", () => {
+    const stuck = testTask(svc, { id: "stuck", nodeId: "n9", desired: TaskState.SHUTDOWN, at: 1 });
+    const waiting = testTask(svc, { id: "waiting", nodeId: "n1", desired: TaskState.SHUTDOWN, at: 2 });
+    expect(ids(planReap([stuck, waiting], services, nodes, 0))).toEqual(["stuck"]);
+  });
+
   it("keeps a slot's holder even with a zero limit; a negative limit keeps everything", () => {
     const holder = testTask(svc, { id: "h", state: TaskState.COMPLETE, desired: TaskState.COMPLETE, at: 9 });
     const tasks = [holder, endedTask("x", 1)];

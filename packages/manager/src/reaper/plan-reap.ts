@@ -37,7 +37,9 @@ export function planReap(
       continue;
     }
     const service = services.get(t.serviceId);
-    if (!service || t.desiredState <= TaskState.RUNNING || !ended(t)) continue;
+    // A stopped task whose node was removed will never report again: it counts as ended.
+    const over = ended(t) || (t.nodeId !== "" && !nodes.has(t.nodeId));
+    if (!service || t.desiredState <= TaskState.RUNNING || !over) continue;
     if (t.desiredState === TaskState.COMPLETE && t.specVersion === service.specVersion) continue;
     const key = `${t.serviceId}/${t.slot}/${t.slot === 0 ? t.nodeId : ""}`;
     const list = history.get(key);
