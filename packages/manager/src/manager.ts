@@ -5,28 +5,14 @@
  * point and starting again converges.
  */
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
-import {
-  AnnotationsSchema,
-  ClusterSchema,
-  ClusterSpecSchema,
-  ManagerStatusSchema,
-  MetaSchema,
-  NodeRole,
-  NodeSchema,
-  NodeSpecSchema,
-  NodeStatusSchema,
-  NodeState,
-  Reachability,
-  type Cluster,
-  type NodeDescription,
-} from "@tsctl/api";
+import type { Cluster } from "@tsctl/api";
 import { ControlApi } from "./controlapi/index.js";
 import { Dispatcher } from "./dispatcher/index.js";
 import { startEtcd, type EtcdHandle } from "./etcd/index.js";
 import { Orchestrator } from "./orchestrator/index.js";
 import { TaskReaper } from "./reaper/index.js";
 import { Scheduler } from "./scheduler/index.js";
+import { defaultHeartbeatMs, defaultTaskHistory, writeBootstrap, type Bootstrap } from "./bootstrap.js";
 import { EtcdBackend, openStore } from "./store/index.js";
 import type { Store } from "./store/types.js";
 
@@ -39,15 +25,8 @@ export interface ManagerOptions {
   log?: (msg: string) => void;
 }
 
-/** Bootstrap carries what `swarm init` writes into a new cluster's store. */
-export interface Bootstrap {
-  clusterId: string;
-  hostname: string;
-  description?: NodeDescription;
-}
+export type { Bootstrap } from "./bootstrap.js";
 
-const defaultHeartbeatMs = 5000;
-const defaultTaskHistory = 5;
 // etcd refuses txns above --max-txn-ops; raised so a scheduling round fits in few transactions.
 const maxTxnOps = 4096;
 
@@ -75,7 +54,7 @@ export class Manager {
     let store: Store | undefined;
     try {
       store = await openStore(new EtcdBackend({ endpoints: [etcd.endpoint], maxTxnOps }));
-      if (bootstrap) await writeBootstrap(store, opts, bootstrap);
+      if (bootstrap) await writeBootstrap(store, { nodeId: opts.nodeId, advertiseAddr: opts.advertiseAddr, ...bootstrap });
       const cluster = () => store!.view((tx) => tx.list("cluster")[0]);
       const heartbeatPeriodMs = () => Number(cluster()?.spec?.heartbeatPeriodMs || defaultHeartbeatMs);
       const dispatcher = new Dispatcher(store, { heartbeatPeriodMs });
@@ -105,36 +84,4 @@ export class Manager {
     await this.store.close();
     await this.etcd.stop();
   }
-}
-
-async function writeBootstrap(store: Store, opts: ManagerOptions, b: Bootstrap): Promise<void> {
-  const now = Date.now();
-  const meta = () => create(MetaSchema, { createdAtMs: now, updatedAtMs: now });
-  await store.update((tx) => {
-    if (tx.list("cluster").length > 0) return;
-    tx.create(
-      "cluster",
-      create(ClusterSchema, {
-        id: b.clusterId,
-        meta: meta(),
-        spec: create(ClusterSpecSchema, {
-          annotations: create(AnnotationsSchema, { name: "default" }),
-          heartbeatPeriodMs: defaultHeartbeatMs,
-          taskHistoryRetentionLimit: defaultTaskHistory,
-        }),
-      }),
-    );
-    tx.create(
-      "node",
-      create(NodeSchema, {
-        id: opts.nodeId,
-        meta: meta(),
-        role: NodeRole.MANAGER,
-        spec: create(NodeSpecSchema, { desiredRole: NodeRole.MANAGER, annotations: create(AnnotationsSchema, {}) }),
-        description: b.description ?? { hostname: b.hostname },
-        status: create(NodeStatusSchema, { state: NodeState.UNKNOWN, addr: opts.advertiseAddr }),
-        managerStatus: create(ManagerStatusSchema, { leader: true, reachability: Reachability.REACHABLE, addr: opts.advertiseAddr }),
-      }),
-    );
-  });
 }
