@@ -20,7 +20,7 @@ import {
   type InitSwarmRequest,
 } from "@tsctl/api";
 import { Manager, freePort } from "@tsctl/manager";
-import { Agent, createImageStore, createRuncExecutor, type Executor, type ImageStore } from "@tsctl/worker";
+import { Agent, FakeExecutor, createImageStore, createRuncExecutor, type Executor, type ImageStore } from "@tsctl/worker";
 import { controlService } from "./control-service.js";
 import type { Logger } from "./logger.js";
 import { loadNodeState, saveNodeState, type NodeState } from "./node-state.js";
@@ -35,6 +35,8 @@ export interface DaemonOptions {
   hostname?: string;
   etcdClientPort?: number;
   etcdPeerPort?: number;
+  /** "runc" runs real containers; "fake" simulates them (for simulated-scale benches and tests). */
+  executor?: "runc" | "fake";
   logger: Logger;
 }
 
@@ -62,13 +64,16 @@ export class Daemon {
     await mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
     await mkdir(opts.execRoot, { recursive: true, mode: 0o700 });
     const images = await createImageStore({ root: join(opts.dataRoot, "images") });
-    const executor = createRuncExecutor({
-      dataRoot: opts.dataRoot,
-      execRoot: opts.execRoot,
-      cgroupParent: opts.cgroupParent,
-      images,
-      hostname: opts.hostname,
-    });
+    const executor: Executor =
+      opts.executor === "fake"
+        ? new FakeExecutor({ description: { hostname: opts.hostname ?? osHostname() } })
+        : createRuncExecutor({
+            dataRoot: opts.dataRoot,
+            execRoot: opts.execRoot,
+            cgroupParent: opts.cgroupParent,
+            images,
+            hostname: opts.hostname,
+          });
     const server = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
     const daemon = new Daemon(opts, images, executor, server);
     addService(server, ControlService, controlService(daemon));

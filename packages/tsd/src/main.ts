@@ -1,7 +1,7 @@
 /**
  * tsd: the node daemon. Parses flags, starts the Daemon, and stops it cleanly on SIGTERM/SIGINT.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { Daemon, version } from "./daemon.js";
 import { createLogger, type Level } from "./logger.js";
 
@@ -20,7 +20,8 @@ const program = new Command("tsd")
   .option("--hostname <name>", "node hostname shown by `node ls` (default: the host's)")
   .option("--etcd-client-port <port>", "etcd client port (default: a free port, chosen at swarm init)", port)
   .option("--etcd-peer-port <port>", "etcd peer port (default: a free port, chosen at swarm init)", port)
-  .option("--log-level <level>", "debug, info, warn or error", "info");
+  .option("--log-level <level>", "debug, info, warn or error", "info")
+  .addOption(new Option("--executor <kind>", "container runtime: runc, or fake to simulate containers").choices(["runc", "fake"]).default("runc"));
 
 program.parse();
 const opts = program.opts<{
@@ -31,6 +32,7 @@ const opts = program.opts<{
   etcdClientPort?: number;
   etcdPeerPort?: number;
   logLevel: Level;
+  executor: "runc" | "fake";
 }>();
 const logger = createLogger(opts.logLevel);
 
