@@ -1,0 +1,14 @@
+import type { ImageStore } from "../images/types.js";
+import type { RuncRoots } from "./layout.js";
+import type { RuncCli } from "./runc-cli.js";
+
+/** RuncContext is what every part of the runc executor shares for one node. */
+export interface RuncContext {
+  roots: RuncRoots;
+  runc: RuncCli;
+  conmonPath: string;
+  cgroupParent: string;
+  images: ImageStore;
+  /** The resolv.conf copied into containers until the cluster DNS provides one. */
+  resolvConfSource: string;
+}
