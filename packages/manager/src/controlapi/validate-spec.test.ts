@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { ServiceSpecSchema, isTsctlError, type ServiceSpec } from "@tsctl/api";
+import { PlacementSchema, ServiceSpecSchema, isTsctlError, type ServiceSpec } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { validateName, validateServiceSpec } from "./validate-spec.js";
 
@@ -36,6 +36,17 @@ describe("validateServiceSpec", () => {
     expect(invalid(() => validateServiceSpec(spec({ memory: 64 << 20, reserveMemory: 128 << 20 })))).toMatch(/reservation must not exceed/);
     expect(invalid(() => validateServiceSpec(spec({ env: ["=x"] })))).toMatch(/invalid environment variable "=x"/);
     expect(invalid(() => validateServiceSpec(undefined))).toMatch(/spec must be provided/);
+  });
+
+  it("refuses bad placement constraints before they are stored", () => {
+    const withConstraints = (constraints: string[]) => {
+      const s = spec();
+      s.task!.placement = create(PlacementSchema, { constraints });
+      return s;
+    };
+    expect(() => validateServiceSpec(withConstraints(["node.role == manager", "node.labels.zone!=eu"]))).not.toThrow();
+    expect(invalid(() => validateServiceSpec(withConstraints(["node.role=manager"])))).toBe("constraint expected one operator from ==, !=");
+    expect(invalid(() => validateServiceSpec(withConstraints(["node.lables.zone==eu"])))).toBe("key 'node.lables.zone' is invalid");
   });
 
   it("requires a mode", () => {

@@ -3,6 +3,7 @@
  * names the field and the bad value, so the CLI can print it as one line.
  */
 import { InvalidArgumentError, type NodeSpec, type ServiceSpec } from "@tsctl/api";
+import { parseConstraints } from "../scheduler/constraints.js";
 
 // Swarm's rule for object names: DNS-label-like, so names can become hostnames and DNS records.
 const namePattern = /^[a-zA-Z0-9](?:[-_.]*[a-zA-Z0-9])*$/;
@@ -77,6 +78,10 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): asserts spec
     if (restart.delayMs !== undefined) nonNegative("restart delay", restart.delayMs);
     nonNegative("restart window", restart.windowMs);
   }
+
+  // Parsed here so a bad expression is refused at create/update rather than stored and then
+  // silently matching no node; the parse error already speaks Docker's words.
+  parseConstraints(spec.task?.placement?.constraints ?? []);
 
   switch (spec.mode.case) {
     case "replicated":

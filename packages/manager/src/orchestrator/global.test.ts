@@ -1,4 +1,5 @@
-import { NodeAvailability, NodeState, RestartCondition, TaskState, type Task } from "@tsctl/api";
+import { create } from "@bufbuild/protobuf";
+import { AnnotationsSchema, NodeAvailability, NodeState, RestartCondition, TaskState, type Node, type Task } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { planGlobal } from "./global.js";
 import { planRemoved } from "./removed.js";
@@ -8,6 +9,11 @@ const NOW = 1_000_000;
 const opts = { newId: sequentialIds() };
 const desired = (ts: Task[]) => Object.fromEntries(ts.map((t) => [t.id, t.desiredState]));
 const svc = testService({ global: true });
+/** zoned gives a test node the label zone=<zone>. */
+const zoned = (node: Node, zone: string): Node => {
+  node.spec!.annotations = create(AnnotationsSchema, { name: node.id, labels: { zone } });
+  return node;
+};
 
 describe("planGlobal", () => {
   it("puts one task, pinned, on every READY ACTIVE node", () => {
@@ -36,6 +42,25 @@ describe("planGlobal", () => {
   it("keeps a paused node's task running", () => {
     const tasks = [testTask(svc, { slot: 0, nodeId: "a" })];
     expect(planGlobal(svc, tasks, [testNode("a", { availability: NodeAvailability.PAUSE })], NOW)).toEqual({ create: [], update: [] });
+  });
+
+  it("creates tasks only on nodes that satisfy the placement constraints", () => {
+    const eu = testService({ global: true });
+    eu.spec!.task!.placement!.constraints = ["node.labels.zone == eu", "node.hostname != c"];
+    const nodes = [zoned(testNode("a"), "eu"), zoned(testNode("b"), "us"), testNode("d"), zoned(testNode("c"), "eu")];
+    expect(planGlobal(eu, [], nodes, NOW, opts).create.map((t) => t.nodeId)).toEqual(["a"]);
+  });
+
+  it("shuts down the task on a node that stops matching, without replacing it", () => {
+    const eu = testService({ global: true });
+    eu.spec!.task!.placement!.constraints = ["node.labels.zone==eu"];
+    const tasks = ["a", "b"].map((n) => testTask(eu, { id: n, slot: 0, nodeId: n }));
+    const nodes = [zoned(testNode("a"), "eu"), zoned(testNode("b"), "eu")];
+    expect(planGlobal(eu, tasks, nodes, NOW, opts)).toEqual({ create: [], update: [] });
+    nodes[1]!.spec!.annotations!.labels = {}; // label removed
+    const plan = planGlobal(eu, tasks, nodes, NOW, opts);
+    expect(plan.create).toEqual([]);
+    expect(desired(plan.update)).toEqual({ b: TaskState.SHUTDOWN });
   });
 
   it("applies the restart policy per node", () => {

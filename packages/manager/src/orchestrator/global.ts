@@ -1,4 +1,5 @@
 import { NodeAvailability, NodeState, TaskState, type Node, type Service, type Task } from "@tsctl/api";
+import { placementPredicate } from "../scheduler/constraints.js";
 import { emptyPlan, finishPlan, taskFactory, withDesired, type Plan, type PlanOptions } from "./plan.js";
 import { asNodeMap, type NodeSet } from "./replicated.js";
 import { reconcileSlot, replaceOutdated, type SlotInput, type SlotOutcome } from "./slot.js";
@@ -14,15 +15,18 @@ function evicts(node: Node | undefined): boolean {
 }
 
 /**
- * planGlobal keeps one task of a global service on every READY, ACTIVE node (slot 0, node preset,
- * so the scheduler only checks the node). Tasks on nodes that are gone, DOWN or drained stop and are
- * not replaced elsewhere; a PAUSEd or disconnected node keeps what it runs but gets nothing new. The
+ * planGlobal keeps one task of a global service on every READY, ACTIVE node that satisfies its
+ * placement constraints (slot 0, node preset, so the scheduler only checks the node). Tasks on nodes
+ * that are gone, DOWN, drained or no longer match the constraints (a label removed) stop and are not
+ * replaced elsewhere; a PAUSEd or disconnected node keeps what it runs but gets nothing new. The
  * restart policy applies per node as it does per slot.
  */
 export function planGlobal(service: Service, tasks: readonly Task[], nodes: NodeSet, nowMs: number, opts: PlanOptions = {}): Plan {
   const nodesById = asNodeMap(nodes);
   const make = taskFactory(service, nowMs, opts);
   const plan = emptyPlan();
+  // Parsed once per plan, not per node; nodes that fail it are treated like drained ones.
+  const matches = placementPredicate(service.spec?.task);
   const byNode = new Map<string, Task[]>();
   for (const t of tasks) {
     const list = byNode.get(t.nodeId);
@@ -34,7 +38,7 @@ export function planGlobal(service: Service, tasks: readonly Task[], nodes: Node
   const settled: { input: SlotInput; out: SlotOutcome }[] = [];
   for (const [nodeId, nodeTasks] of byNode) {
     const node = nodesById.get(nodeId);
-    if (nodeId === "" || evicts(node)) {
+    if (nodeId === "" || evicts(node) || (matches && !matches(node!))) {
       for (const t of nodeTasks) if (t.desiredState < TaskState.SHUTDOWN) plan.update.push(withDesired(t, TaskState.SHUTDOWN));
       continue;
     }

@@ -1,4 +1,5 @@
-import { NodeAvailability, NodeState, type Task } from "@tsctl/api";
+import { NodeAvailability, NodeState, type Node, type Task } from "@tsctl/api";
+import { placementPredicate } from "./constraints.js";
 import { demandOf, type Demand, type NodePool } from "./node-pool.js";
 
 /**
@@ -54,6 +55,22 @@ export class ResourceFilter implements Filter {
   }
 }
 
+/** ConstraintFilter: placement.constraints, parsed once per task group, hold on the node. */
+export class ConstraintFilter implements Filter {
+  private matches: (node: Node) => boolean = () => true;
+  setTask(task: Task): boolean {
+    const p = placementPredicate(task.spec);
+    if (p) this.matches = p;
+    return p !== undefined;
+  }
+  check(pool: NodePool, i: number): boolean {
+    return this.matches(pool.nodes[i]!);
+  }
+  explain(n: number): string {
+    return `scheduling constraints not satisfied on ${plural(n)}`;
+  }
+}
+
 /** MaxReplicasFilter: placement.maxReplicas caps the service's tasks per node (0 = no cap). */
 export class MaxReplicasFilter implements Filter {
   private max = 0;
@@ -69,9 +86,12 @@ export class MaxReplicasFilter implements Filter {
   }
 }
 
-/** defaultFilters is the pipeline in order; a node is charged to the first filter rejecting it. */
+/**
+ * defaultFilters is the pipeline in order; a node is charged to the first filter rejecting it.
+ * Constraints come after resources as in swarmkit, so explanations count nodes the way Docker's do.
+ */
 export function defaultFilters(): Filter[] {
-  return [new ReadyFilter(), new AvailabilityFilter(), new ResourceFilter(), new MaxReplicasFilter()];
+  return [new ReadyFilter(), new AvailabilityFilter(), new ResourceFilter(), new ConstraintFilter(), new MaxReplicasFilter()];
 }
 
 /**

@@ -1,4 +1,5 @@
-import { NodeAvailability, NodeState, TaskState, type Task } from "@tsctl/api";
+import { create } from "@bufbuild/protobuf";
+import { AnnotationsSchema, NodeAvailability, NodeState, TaskState, type Task } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { testNode, testService, testTask, type ServiceOpts } from "../orchestrator/testing.js";
 import { schedule } from "./schedule.js";
@@ -88,6 +89,62 @@ describe("schedule filters and explanations", () => {
       { taskId: full.id, reason: "no suitable node (insufficient resources on 1 node)" },
       { taskId: gone.id, reason: "no suitable node (1 node not available for new tasks)" },
     ]);
+  });
+});
+
+describe("schedule placement constraints", () => {
+  /** constrained is a service whose tasks carry the given placement constraints. */
+  function constrained(constraints: string[], o: ServiceOpts = {}) {
+    const svc = testService({ replicas: 1, ...o });
+    svc.spec!.task!.placement!.constraints = constraints;
+    return svc;
+  }
+  const workers = () => [testNode("w1"), testNode("w2"), testNode("w3")];
+
+  it("places every task of node.hostname==w2 on w2 only", () => {
+    const tasks = pending(4, constrained(["node.hostname==w2"]));
+    const r = schedule(tasks, workers(), tasks, NOW);
+    expect(perNode(r)).toEqual({ w2: 4 });
+    expect(r.unassigned).toEqual([]);
+  });
+
+  it("spreads over the nodes a != constraint leaves", () => {
+    const tasks = pending(4, constrained(["node.hostname != w1"]));
+    expect(perNode(schedule(tasks, workers(), tasks, NOW))).toEqual({ w2: 2, w3: 2 });
+  });
+
+  it("matches node labels, a missing label failing ==", () => {
+    const nodes = workers();
+    nodes[2]!.spec!.annotations = create(AnnotationsSchema, { name: "w3", labels: { disk: "ssd" } });
+    const tasks = pending(2, constrained(["node.labels.disk==SSD"]));
+    expect(perNode(schedule(tasks, nodes, tasks, NOW))).toEqual({ w3: 2 });
+  });
+
+  it("leaves tasks with an impossible constraint unassigned, explained like Docker", () => {
+    const tasks = pending(2, constrained(["node.role==manager"]));
+    const r = schedule(tasks, workers(), tasks, NOW);
+    expect(r.assignments).toEqual([]);
+    expect(r.unassigned.map((u) => u.reason)).toEqual([
+      "no suitable node (scheduling constraints not satisfied on 3 nodes)",
+      "no suitable node (scheduling constraints not satisfied on 3 nodes)",
+    ]);
+  });
+
+  it("charges each node to its first failing filter", () => {
+    const [t] = pending(1, constrained(["node.hostname==w1"], { memoryBytes: 6 * GiB }));
+    const nodes = [testNode("w1", { memoryBytes: GiB }), testNode("w2"), testNode("w3", { state: NodeState.DOWN })];
+    expect(schedule([t!], nodes, [t!], NOW).unassigned[0]!.reason).toBe(
+      "no suitable node (1 node not available for new tasks; insufficient resources on 1 node; scheduling constraints not satisfied on 1 node)",
+    );
+  });
+
+  it("checks pinned (global) tasks against the constraints too", () => {
+    const svc = constrained(["node.hostname==w1"], { global: true });
+    const ok = testTask(svc, { slot: 0, nodeId: "w1", state: TaskState.PENDING });
+    const off = testTask(svc, { slot: 0, nodeId: "w2", state: TaskState.PENDING });
+    const r = schedule([ok, off], workers(), [], NOW);
+    expect(r.assignments).toEqual([{ taskId: ok.id, nodeId: "w1" }]);
+    expect(r.unassigned).toEqual([{ taskId: off.id, reason: "no suitable node (scheduling constraints not satisfied on 1 node)" }]);
   });
 });
 
