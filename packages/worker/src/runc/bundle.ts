@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Task } from "@tsctl/api";
 import type { RuncContext } from "./context.js";
 import { containerPaths } from "./layout.js";
 import { readMeta, writeMeta, type ContainerMeta } from "./metadata.js";
+import { nofileLimit } from "./host-limits.js";
 import { buildOciSpec, cgroupsPathFor } from "./oci-spec.js";
 import { isMounted, mountOverlay } from "./overlay.js";
 import { mergeEnv, processArgs } from "./process-spec.js";
@@ -67,6 +68,7 @@ export async function prepareBundle(ctx: RuncContext, task: Task, signal: AbortS
     cgroupsPath,
     files: { hostname: p.hostnameFile, hosts: p.hostsFile, resolvConf: p.resolvFile },
     limits: { nanoCpus: limits?.nanoCpus ?? 0, memoryBytes: limits?.memoryBytes ?? 0, pids: limits?.pids ?? 0 },
+    nofile: await nofileLimit(),
   });
   await writeFile(p.configJson, JSON.stringify(oci, null, 2) + "\n");
   const meta: ContainerMeta = {

@@ -49,6 +49,8 @@ export interface SpecInput {
   cgroupsPath: string;
   files: { hostname: string; hosts: string; resolvConf: string };
   limits: { nanoCpus: number; memoryBytes: number; pids: number };
+  /** RLIMIT_NOFILE (soft = hard); see host-limits.ts for why it is not always 1048576. */
+  nofile: number;
 }
 
 /** DEFAULT_CAPS is Docker's default capability set. */
@@ -123,7 +125,7 @@ export function buildOciSpec(input: SpecInput): OciSpec {
       env: input.env,
       cwd: input.cwd === "" ? "/" : input.cwd,
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1_048_576, soft: 1_048_576 }],
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: input.nofile, soft: input.nofile }],
       noNewPrivileges: true,
     },
     root: { path: "rootfs", readonly: input.readOnly },
