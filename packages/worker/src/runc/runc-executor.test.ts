@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -137,6 +138,36 @@ describe.skipIf(!canRunContainers)("runc executor (real runc + conmon)", { timeo
     expect(await waiting).toMatchObject({ exitCode: 137, stoppedByUs: true });
     await adopted.remove();
     expect(await host.leftovers(task.id)).toEqual([]);
+  });
+
+  it("a container outlives the killed process group of the process that started it", async () => {
+    const id = "c8aaaaaaaaaaaaaaaaaaaaaaa";
+    const root = join(import.meta.dirname, "../../../..");
+    const starter = spawn(
+      join(root, "node_modules/.bin/vite-node"),
+      ["--config", join(root, "vitest.config.ts"), join(import.meta.dirname, "test-starter.ts"), host.dir, host.cgroupParent, id, "echo survivor; sleep 30"],
+      { cwd: root, detached: true, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      starter.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+        const m = /started (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      starter.on("exit", (code) => reject(new Error(`starter exited with ${code}: ${out}`)));
+    });
+    // SIGKILL the starter's whole process group, as a crashing tsd under a supervisor would die.
+    process.kill(-(starter.pid as number), "SIGKILL");
+    await new Promise((r) => starter.once("close", r));
+    await sleep(300);
+    const ctl = ex.controller(busyboxTask(id, "echo survivor; sleep 30"));
+    expect(await ctl.inspect()).toMatchObject({ state: "running", pid });
+    expect(await collect(ex.logs(id, { follow: false, tail: 0 }, sig()))).toEqual(["survivor"]);
+    await ctl.shutdown(0);
+    expect(await ctl.wait(sig())).toMatchObject({ exitCode: 137, stoppedByUs: true });
+    await ctl.remove();
+    expect(await host.leftovers(id)).toEqual([]);
   });
 
   it("remove cleans a half-made container (mounted rootfs, no runc container)", async () => {
