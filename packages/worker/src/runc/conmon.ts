@@ -68,10 +68,11 @@ export async function startConmon(o: ConmonOptions, signal: AbortSignal): Promis
   child.unref();
   const sync = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
   const conmonOutput = async (): Promise<string> => oneLine(await readFile(outPath, "utf8").catch(() => ""));
+  let onAbort: (() => void) | undefined;
   try {
     const text = await new Promise<string>((resolve, reject) => {
       let buf = "";
-      const onAbort = (): void => reject(signal.reason);
+      onAbort = (): void => reject(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       child.on("error", (e: NodeJS.ErrnoException) =>
         reject(e.code === "ENOENT" ? new UnavailableError(`${o.conmonPath} not found`, e) : e),
@@ -90,6 +91,7 @@ export async function startConmon(o: ConmonOptions, signal: AbortSignal): Promis
     }
     return msg.data;
   } finally {
+    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
     sync.destroy();
   }
 }

@@ -170,6 +170,27 @@ describe.skipIf(!canRunContainers)("runc executor (real runc + conmon)", { timeo
     expect(await host.leftovers(id)).toEqual([]);
   });
 
+  it("read-only rootfs, named user, and a missing image", async () => {
+    const task = busyboxTask("c9aaaaaaaaaaaaaaaaaaaaaaa", "sleep 30", { readOnly: true, user: "app" });
+    const ctl = ex.controller(task);
+    await ctl.prepare(sig());
+    await ctl.start(sig());
+    expect((await execOut(ex, task.id, ["touch", "/x"])).code).not.toBe(0);
+    expect((await execOut(ex, task.id, ["touch", "/dev/shm/x"])).code).toBe(0);
+    expect(await execOut(ex, task.id, ["id"])).toEqual({ code: 0, out: "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)\n" });
+    expect((await execOut(ex, task.id, ["sh", "-c", "ulimit -n; cat /proc/1/status | grep NoNewPrivs"])).out).toMatch(/^\d+\nNoNewPrivs:\s+1\n$/);
+    await ctl.shutdown(0);
+    await ctl.remove();
+    expect(await host.leftovers(task.id)).toEqual([]);
+
+    const missing = { ...busyboxTask("caaaaaaaaaaaaaaaaaaaaaaaa", "true") };
+    missing.spec!.container!.image = "missing:1";
+    const bad = ex.controller(missing);
+    await expect(bad.prepare(sig())).rejects.toMatchObject({ code: "NotFound" });
+    await bad.remove();
+    expect(await host.leftovers(missing.id)).toEqual([]);
+  });
+
   it("remove cleans a half-made container (mounted rootfs, no runc container)", async () => {
     const task = busyboxTask("c6aaaaaaaaaaaaaaaaaaaaaaa", "true");
     const ctl = ex.controller(task);

@@ -6,6 +6,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { TaskSchema } from "@tsctl/api";
 import { cgroupDirs, removeCgroup } from "./cgroups.js";
 import { mountPoints, unmountAll } from "./overlay.js";
 import { createRuncExecutor, type RuncExecutor } from "./runc-executor.js";
@@ -67,7 +69,7 @@ export class RuncTestHost {
   async teardown(): Promise<void> {
     const ex = this.executors[0] ?? (await this.executor());
     for (const c of await ex.list().catch(() => [])) {
-      await ex.controller({ id: c.id } as never).remove().catch(() => undefined);
+      await ex.controller(create(TaskSchema, { id: c.id })).remove().catch(() => undefined);
     }
     for (const pid of this.ourPids()) {
       try {

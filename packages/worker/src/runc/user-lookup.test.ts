@@ -13,11 +13,11 @@ describe("resolveUser", () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("maps names, numbers and groups like Docker", async () => {
-    expect(await resolveUser(root, "")).toEqual({ uid: 0, gid: 0, additionalGids: [] });
-    expect(await resolveUser(root, "app")).toEqual({ uid: 1000, gid: 1001, additionalGids: [50, 63] });
-    expect(await resolveUser(root, "1000")).toEqual({ uid: 1000, gid: 1001, additionalGids: [50, 63] });
-    expect(await resolveUser(root, "app:staff")).toEqual({ uid: 1000, gid: 50, additionalGids: [63] });
-    expect(await resolveUser(root, "4242:77")).toEqual({ uid: 4242, gid: 77, additionalGids: [] });
+    expect(await resolveUser(root, "")).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
+    expect(await resolveUser(root, "app")).toEqual({ uid: 1000, gid: 1001, additionalGids: [1001, 50, 63] });
+    expect(await resolveUser(root, "1000")).toEqual({ uid: 1000, gid: 1001, additionalGids: [1001, 50, 63] });
+    expect(await resolveUser(root, "app:staff")).toEqual({ uid: 1000, gid: 50, additionalGids: [50, 63] });
+    expect(await resolveUser(root, "4242:77")).toEqual({ uid: 4242, gid: 77, additionalGids: [77] });
   });
   it("fails for unknown names", async () => {
     await expect(resolveUser(root, "ghost")).rejects.toThrow("unable to find user ghost");

@@ -58,7 +58,7 @@ async function readInRoot(rootfs: string, path: string): Promise<string> {
 /**
  * resolveUser turns Docker's user syntax ("", "name", "uid", "name:group", "uid:gid") into numbers
  * using the container's own /etc/passwd and /etc/group, as Docker does: names must exist, numeric
- * ids need not; supplementary groups are the groups that list the user as a member.
+ * ids need not; supplementary groups are the primary group and the groups listing the user.
  */
 export async function resolveUser(rootfs: string, spec: string): Promise<ExecUser> {
   const [userPart = "", groupPart] = spec.split(":", 2);
@@ -89,9 +89,9 @@ export async function resolveUser(rootfs: string, spec: string): Promise<ExecUse
       gid = g.gid;
     }
   }
-  const additionalGids =
-    entry === undefined
-      ? []
-      : groups.filter((g) => g.members.includes((entry as PasswdEntry).name) && g.gid !== gid).map((g) => g.gid);
+  // Like initgroups(3) and Docker: the primary group first, then every group naming the user.
+  const name = entry?.name;
+  const member = name === undefined ? [] : groups.filter((g) => g.members.includes(name)).map((g) => g.gid);
+  const additionalGids = [gid, ...member];
   return { uid, gid, additionalGids: [...new Set(additionalGids)] };
 }
