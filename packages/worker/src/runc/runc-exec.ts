@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { FailedPreconditionError, InvalidArgumentError } from "@tsctl/api";
+import { existsSync } from "node:fs";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@tsctl/api";
 import type { ExecIO, ExecRequest } from "../executor/types.js";
 import type { RuncContext } from "./context.js";
 import { containerPaths } from "./layout.js";
@@ -31,6 +32,7 @@ export async function execArgs(ctx: RuncContext, id: string, req: ExecRequest): 
  */
 export async function runcExec(ctx: RuncContext, id: string, req: ExecRequest, io: ExecIO, signal: AbortSignal): Promise<number> {
   const state = await ctx.runc.state(id, signal);
+  if (state === undefined && !existsSync(containerPaths(ctx.roots, id).metaFile)) throw new NotFoundError(`No such container: ${id}`);
   if (state?.status !== "running") throw new FailedPreconditionError(`container ${id} is not running`);
   const args = [...ctx.runc.globalArgs(), ...(await execArgs(ctx, id, req))];
   signal.throwIfAborted();

@@ -183,6 +183,7 @@ describe.skipIf(!canRunContainers)("runc executor (real runc + conmon)", { timeo
     await ctl.remove();
     expect(await host.leftovers(task.id)).toEqual([]);
 
+    await expect(ex.exec("nosuchcontainer", { cmd: ["true"] }, { onStdout() {}, onStderr() {} }, sig())).rejects.toMatchObject({ code: "NotFound" });
     const missing = { ...busyboxTask("caaaaaaaaaaaaaaaaaaaaaaaa", "true") };
     missing.spec!.container!.image = "missing:1";
     const bad = ex.controller(missing);
