@@ -13,9 +13,11 @@ function summary(c: ContainerInfo) {
     command: c.command.join(" "),
     createdMs: c.createdAtMs,
     state: c.state,
-    status: c.state === "running" ? "running" : c.state === "exited" ? `exited (${c.exit?.exitCode ?? 0})` : c.state,
+    status: "",
     pid: c.pid,
     labels: c.labels,
+    exitCode: c.exit?.exitCode ?? 0,
+    finishedMs: c.exit?.finishedAtMs ?? 0,
   };
 }
 

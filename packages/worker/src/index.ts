@@ -7,3 +7,4 @@ export * from "./executor/types.js";
 export * from "./images/index.js";
 export { Agent, type AgentOptions, type SessionCall } from "./agent/index.js";
 export { FakeExecutor, type FakeExecutorOptions } from "./fake/index.js";
+export { createRuncExecutor, type RuncExecutorOptions } from "./runc/index.js";

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import type { Ctx } from "../context.js";
 import { NoSuchObjectError } from "../errors.js";
 import { renderList, type Column, type Row } from "../format/output.js";
-import { ago, capitalize, ellipsis } from "../util/human.js";
+import { ago, capitalize, ellipsis, humanDuration } from "../util/human.js";
 import { parseEnv } from "../util/kv.js";
 import { flagValue } from "../util/units.js";
 import { addOutputOptions, collect } from "./options.js";
@@ -27,10 +27,18 @@ export function containerRow(c: ContainerSummary, nowMs: number, noTrunc: boolea
     Image: c.image,
     Command: JSON.stringify(noTrunc ? c.command : ellipsis(c.command, 20)),
     CreatedAt: ago(Number(c.createdMs), nowMs),
-    Status: c.status || capitalize(c.state),
+    Status: containerStatus(c, nowMs),
     Names: c.name,
     State: c.state,
   };
+}
+
+/** containerStatus renders Docker's STATUS column: "Up 3 minutes", "Exited (137) 2 seconds ago". */
+export function containerStatus(c: ContainerSummary, nowMs: number): string {
+  if (c.status) return c.status;
+  if (c.state === "running") return `Up ${humanDuration(Math.max(0, nowMs - Number(c.createdMs)))}`;
+  if (c.state === "exited") return `Exited (${c.exitCode}) ${ago(Number(c.finishedMs || c.createdMs), nowMs)}`;
+  return capitalize(c.state);
 }
 
 /**
