@@ -71,7 +71,7 @@ describe("single-node cluster", () => {
   });
 
   it("creates a 3-replica service that converges, scales, logs and is removed without leftovers", async () => {
-    const out = await node.cliOk("service", "create", "--name", "web", "--replicas", "3", "busybox:latest", "sh", "-c", "echo hello-from-$(hostname); sleep 3600");
+    const out = await node.cliOk("service", "create", "--name", "web", "--replicas", "3", "--stop-grace-period", "1s", "busybox:latest", "sh", "-c", "echo hello-from-$(hostname); sleep 3600");
     expect(out).toMatch(/converged/);
     expect(await running("web")).toHaveLength(3);
 

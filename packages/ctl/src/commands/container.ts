@@ -76,7 +76,9 @@ export function registerContainer(program: Command, ctx: Ctx): void {
     .option("-u, --user <string>", "Username or UID (format: <name|uid>[:<group|gid>])")
     .option("-w, --workdir <string>", "Working directory inside the container")
     .passThroughOptions()
-    .action(async (ref: string, cmd: string[], opts: { env?: string[]; user?: string; workdir?: string }) => {
+    .action(async (ref: string, argv: string[], opts: { env?: string[]; user?: string; workdir?: string }) => {
+      // With pass-through options commander keeps a "--" separating the command; it is not part of it.
+      const cmd = argv[0] === "--" ? argv.slice(1) : argv;
       const node = await ctx.session().node();
       const { containers } = await node.listContainers({ all: true });
       const target = findContainer(containers, ref);
