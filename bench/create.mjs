@@ -3,7 +3,8 @@
 // against Docker Swarm when a dockerd can be started here.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ms, now, run, startNode, table } from "./lib.mjs";
+import { dockerSkipReason, measureSwarmCreate, startDockerSwarm } from "./docker-swarm.mjs";
+import { ms, now, repoRoot, run, startNode, table } from "./lib.mjs";
 
 const replicas = Number(process.env.BENCH_REPLICAS ?? 50);
 
@@ -37,18 +38,19 @@ async function runcFloor(rootfs, n) {
 
 async function runBench() {
   const node = await startNode();
+  let floorMs, tsctl, replicasShown;
   try {
     const layers = join(node.dir, "data/images/layers");
     const { readdir } = await import("node:fs/promises");
     const layerDirs = (await readdir(layers)).filter((d) => !d.startsWith("."));
     if (layerDirs.length !== 1) throw new Error(`expected the one busybox layer, found ${layerDirs.length}`);
-    const floorMs = await runcFloor(join(layers, layerDirs[0]), replicas);
+    floorMs = await runcFloor(join(layers, layerDirs[0]), replicas);
 
     const t0 = now();
     await node.cli("service", "create", "--name", "bench", "--replicas", String(replicas), "busybox:latest", "sleep", "3600");
     const createMs = ms(t0);
     const { stdout } = await node.cli("service", "ls", "--format", "json");
-    const replicasShown = JSON.parse(stdout)[0]?.Replicas;
+    replicasShown = JSON.parse(stdout)[0]?.Replicas;
 
     const t1 = now();
     await node.cli("service", "scale", "bench=10");
@@ -62,29 +64,56 @@ async function runBench() {
       if (!left.trim()) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-
-    console.log(`\nbench create: ${replicas} replicas of busybox \`sleep 3600\` on one node (${replicasShown} after create)`);
-    table([
-      ["measure", "time", "ratio vs runc floor"],
-      [`${replicas} × sequential runc run -d (floor)`, `${(floorMs / 1000).toFixed(2)} s`, "1.00×"],
-      [`tsctl service create --replicas ${replicas}`, `${(createMs / 1000).toFixed(2)} s`, `${(createMs / floorMs).toFixed(2)}×`],
-      [`tsctl service scale 10 → ${replicas}`, `${(scaleUpMs / 1000).toFixed(2)} s`, `${(scaleUpMs / ((floorMs * (replicas - 10)) / replicas)).toFixed(2)}× (vs ${replicas - 10} runc)`],
-      [`tsctl service scale ${replicas} → 10`, `${(scaleDownMs / 1000).toFixed(2)} s`, "-"],
-      ["Docker Swarm", "not measured", await dockerStatus()],
-    ]);
+    tsctl = { createMs, scaleUpMs, scaleDownMs };
   } finally {
     await node.stop().catch(() => undefined);
     await node.cleanup();
   }
+
+  // Docker Swarm, after tsd is gone: same replicas, same busybox tar, same machine.
+  const docker = await dockerSwarm(replicas);
+
+  const secs = (v) => `${(v / 1000).toFixed(2)} s`;
+  const upFloorMs = (floorMs * (replicas - 10)) / replicas;
+  const vsDocker = (key) => (docker.result ? `${(tsctl[key] / docker.result[key]).toFixed(2)}×` : "-");
+  const rows = [
+    ["measure", "time", "ratio vs runc floor", "tsctl ÷ docker"],
+    [`${replicas} × sequential runc run -d (floor)`, secs(floorMs), "1.00×", "-"],
+    [`tsctl service create --replicas ${replicas}`, secs(tsctl.createMs), `${(tsctl.createMs / floorMs).toFixed(2)}×`, vsDocker("createMs")],
+    [`tsctl service scale 10 → ${replicas}`, secs(tsctl.scaleUpMs), `${(tsctl.scaleUpMs / upFloorMs).toFixed(2)}× (vs ${replicas - 10} runc)`, vsDocker("scaleUpMs")],
+    [`tsctl service scale ${replicas} → 10`, secs(tsctl.scaleDownMs), "-", vsDocker("scaleDownMs")],
+  ];
+  if (docker.result) {
+    const d = docker.result;
+    rows.push(
+      [`docker service create --replicas ${replicas}`, secs(d.createMs), `${(d.createMs / floorMs).toFixed(2)}×`, "-"],
+      [`docker service scale 10 → ${replicas}`, secs(d.scaleUpMs), `${(d.scaleUpMs / upFloorMs).toFixed(2)}× (vs ${replicas - 10} runc)`, "-"],
+      [`docker service scale ${replicas} → 10`, secs(d.scaleDownMs), "-", "-"],
+    );
+  } else {
+    rows.push(["Docker Swarm", "not measured", docker.reason, "-"]);
+  }
+  console.log(`\nbench create: ${replicas} replicas of busybox \`sleep 3600\` on one node (${replicasShown} after create)`);
+  if (docker.result) console.log(`Docker Swarm: ${docker.about}; docker times run until converged, polled every 100 ms like tsctl's CLI`);
+  table(rows);
 }
 
-async function dockerStatus() {
+/** dockerSwarm measures the same create/scale sequence on a private Docker Swarm: {result, about} or {reason}. */
+async function dockerSwarm(n) {
+  let swarm;
   try {
-    await run("sh", ["-c", "command -v dockerd"]);
-    return "dockerd present but the swarm bench is not wired yet";
-  } catch {
-    return "no dockerd on this machine (Debian docker.io not installed)";
+    swarm = await startDockerSwarm();
+    if (!swarm) return { reason: dockerSkipReason };
+    await swarm.loadImage(join(repoRoot, ".cache/busybox.tar"));
+    const result = await measureSwarmCreate(swarm, "busybox:latest", n);
+    return { result, about: `dockerd ${swarm.version} (${swarm.storageDriver}), single-node swarm on 127.0.0.1` };
+  } catch (err) {
+    const why = String(err.stderr || err.message).trim().split("\n").pop();
+    console.log(`docker swarm: failed: ${why}`);
+    return { reason: `failed: ${why}` };
+  } finally {
+    await swarm?.stop().catch((err) => console.log(`docker swarm: stop failed: ${err.message}`));
   }
 }
 
-export { runBench as run };
+export { dockerSwarm, runBench as run };
