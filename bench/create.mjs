@@ -4,7 +4,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { dockerSkipReason, measureSwarmCreate, startDockerSwarm } from "./docker-swarm.mjs";
-import { ms, now, repoRoot, run, startNode, table } from "./lib.mjs";
+import { ms, now, repoRoot, run, runDetached, startNode, table } from "./lib.mjs";
 
 const replicas = Number(process.env.BENCH_REPLICAS ?? 50);
 
@@ -25,7 +25,8 @@ async function runcFloor(rootfs, n) {
   try {
     for (let i = 0; i < n; i++) {
       const id = `floor-${process.pid}-${i}`;
-      await run("runc", ["--root", root, "run", "-d", "--bundle", dir, id], { stdio: "ignore" });
+      // spawn with stdio ignored: execFile would wait for the detached container to close the pipes.
+      await runDetached("runc", ["--root", root, "run", "-d", "--bundle", dir, id]);
       ids.push(id);
     }
     return ms(t0);

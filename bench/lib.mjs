@@ -9,6 +9,15 @@ import { promisify } from "node:util";
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const run = promisify(execFile);
 
+/** runDetached runs a command whose children outlive it (runc run -d) and waits for it alone. */
+export function runDetached(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "ignore" });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
 export function ms(t0) {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
