@@ -41,7 +41,8 @@ export interface WaitExitOptions {
  * code Docker reports when the real one is unknown.
  */
 export async function waitForExit(exitDir: string, exitFile: string, signal: AbortSignal, opts: WaitExitOptions = {}): Promise<ExitRecord> {
-  const pollMs = opts.pollMs ?? 250;
+  // inotify on the exit dir wakes us at once; polling only covers the rare missed event, so it can be slow.
+  const pollMs = opts.pollMs ?? 2000;
   let watcher: FSWatcher | undefined;
   let wake: (() => void) | undefined;
   const nudge = (): void => wake?.();
@@ -57,8 +58,8 @@ export async function waitForExit(exitDir: string, exitFile: string, signal: Abo
       signal.throwIfAborted();
       const rec = await readExitFile(exitFile);
       if (rec !== undefined) return rec;
-      // Checking the supervisor costs a runc call; once a second is plenty.
-      if (opts.orphaned !== undefined && round % Math.max(1, Math.round(1000 / pollMs)) === 0 && (await opts.orphaned())) {
+      // Checking the supervisor costs a runc call; every few seconds is plenty.
+      if (opts.orphaned !== undefined && round % Math.max(1, Math.round(4000 / pollMs)) === 0 && (await opts.orphaned())) {
         const again = await readExitFile(exitFile);
         return again ?? { exitCode: 255, finishedAtMs: Date.now() };
       }
