@@ -42,6 +42,8 @@ export interface DaemonOptions {
 
 export class Daemon {
   manager: Manager | undefined;
+  /** Set while a manager node's manager is coming up, so API calls wait instead of failing. */
+  private managerStarting: Promise<Manager | undefined> | undefined;
   private agent: Agent | undefined;
   private state: NodeState | undefined;
   private initializing = false;
@@ -79,9 +81,9 @@ export class Daemon {
     addService(server, ControlService, controlService(daemon));
     addService(server, NodeService, nodeService(daemon));
     addService(server, DispatcherService, {
-      session: (reqs, ctx) => {
-        if (!daemon.manager) throw new NotManagerError();
-        return daemon.manager.dispatcher.session(reqs, ctx);
+      session: async function* (reqs, ctx) {
+        const manager = await daemon.awaitManager();
+        yield* manager.dispatcher.session(reqs, ctx);
       },
     });
     // A socket file left by a killed tsd would make bind fail with EADDRINUSE.
@@ -98,10 +100,28 @@ export class Daemon {
 
   private async joinExisting(state: NodeState): Promise<void> {
     if (state.role === "manager") {
-      this.manager = await Manager.start(this.managerOptions(state));
+      // The socket is already up: calls arriving while etcd starts wait for the manager
+      // (awaitManager) rather than being told this node is not a manager.
+      this.managerStarting = Manager.start(this.managerOptions(state)).then(
+        (m) => m,
+        (err: unknown) => {
+          this.opts.logger.error("manager failed to start", { err: err instanceof Error ? err.message : String(err) });
+          return undefined;
+        },
+      );
+      this.manager = await this.managerStarting;
+      this.managerStarting = undefined;
+      if (!this.manager) throw new Error("the manager could not start; see the log above");
       this.opts.logger.info("manager started", { node: state.nodeId, cluster: state.clusterId });
     }
     this.startAgent(state);
+  }
+
+  /** awaitManager returns the manager, waiting for one that is starting; NotManager otherwise. */
+  async awaitManager(): Promise<Manager> {
+    const m = this.manager ?? (await this.managerStarting);
+    if (!m) throw new NotManagerError();
+    return m;
   }
 
   private managerOptions(state: NodeState) {

@@ -3,7 +3,7 @@
  * redrawn in place on a terminal, and as plain lines (only those that changed) otherwise.
  * Ctrl-C simply ends the CLI; the service is left as it is, as with Docker.
  */
-import { TaskState, isTsctlError, type Service } from "@tsctl/api";
+import { NotFoundError, TaskState, isTsctlError, type Service } from "@tsctl/api";
 import type { ControlClient, Io } from "../session.js";
 import { computeProgress, type ProgressTarget } from "./progress.js";
 
@@ -55,8 +55,9 @@ export async function waitForConvergence(
     try {
       ({ tasks } = await control.listTasks({ serviceIds: [service.id], desiredStates: [] }));
     } catch (err) {
-      // The service was removed while we waited: nothing left to converge.
-      if (isTsctlError(err, "NotFound")) return;
+      if (isTsctlError(err, "NotFound")) {
+        throw new NotFoundError(`service ${service.spec?.annotations?.name ?? service.id} was removed before it converged`);
+      }
       throw err;
     }
     const progress = computeProgress(target, tasks.filter((t) => t.desiredState !== TaskState.REMOVE));
