@@ -141,6 +141,13 @@ describe("single-node cluster", () => {
     await node.cliOk("service", "rm", "dup");
   });
 
+  it("shows an unknown image as the task's error", async () => {
+    await node.cliOk("service", "create", "-d", "--name", "ghost", "nosuch:1", "sleep", "1");
+    const rejected = await node.waitFor("task rejected", async () => (await ps("ghost")).find((t) => t.CurrentState.startsWith("Rejected")));
+    expect(rejected.Error).toMatch(/No such image: nosuch:1/);
+    await node.cliOk("service", "rm", "ghost");
+  });
+
   it("rejects a truncated image archive without storing anything", async () => {
     const before = await node.cliOk("image", "ls", "-q");
     const archive = await readFile(busyboxTar);
