@@ -17,8 +17,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: with this machine's npm settings the lock file leaves out
+  # other platforms' optional packages, which `npm ci` then reports as "missing from lock file".
+  # install still installs exactly the locked versions.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 echo "setup: build"
