@@ -17,6 +17,7 @@ cleanup() {
     kill "$tsd_pid" 2>/dev/null; wait "$tsd_pid" 2>/dev/null
   fi
   rm -rf "$work"
+  for d in /sys/fs/cgroup/*/"tsd-demo-$$"; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
 
@@ -29,7 +30,7 @@ for _ in $(seq 1 100); do [ -S "$work/run/tsd.sock" ] && break; sleep 0.1; done
 
 run swarm init
 run image load -i .cache/busybox.tar
-run service create --name web --replicas 3 busybox:latest sh -c 'echo hello from $(hostname); sleep 3600'
+run service create --name web --replicas 3 --stop-grace-period 2s busybox:latest sh -c 'echo hello from $(hostname); sleep 3600'
 run service ls
 run service ps web
 run node ls
