@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from "./clock.js";
+import type { Store, StoreEvent } from "./store/types.js";
 
 /** ControllerLoopOptions configure one reconcile loop. */
 export interface ControllerLoopOptions {
@@ -138,4 +139,46 @@ export interface ControllerOptions {
   /** Full reconcile period (default 10 s). */
   resyncMs?: number;
   log?: (message: string) => void;
+}
+
+/**
+ * StoreController is a reconcile loop fed by store events. Subclasses decide which events matter
+ * (onEvents kicks the loop) and what one pass does; subscribing, starting, stopping and waiting
+ * for idle are shared, so every controller has the same lifecycle.
+ */
+export abstract class StoreController {
+  protected readonly loop: ControllerLoop;
+  protected readonly clock: Clock;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    protected readonly store: Store,
+    name: string,
+    opts: ControllerOptions,
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.loop = new ControllerLoop({ name, ...opts, clock: this.clock, pass: (full) => this.pass(full) });
+  }
+
+  start(): void {
+    this.unsubscribe ??= this.store.subscribe((events) => this.onEvents(events));
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.loop.stop();
+  }
+
+  /** idle resolves when no pass is queued or running. */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  /** onEvents sees every batch of store events after the store's copy applied them. */
+  protected abstract onEvents(events: StoreEvent[]): void;
+
+  /** pass reconciles once; it returns when it wants to run again (ms since epoch), if it does. */
+  protected abstract pass(full: boolean): Promise<number | undefined>;
 }

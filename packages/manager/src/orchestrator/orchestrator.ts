@@ -1,7 +1,6 @@
 import { clone } from "@bufbuild/protobuf";
 import { TaskSchema, type Task } from "@tsctl/api";
-import { systemClock, type Clock } from "../clock.js";
-import { ControllerLoop, type ControllerOptions } from "../controller-loop.js";
+import { StoreController, type ControllerOptions } from "../controller-loop.js";
 import type { ReadTx, Store, StoreEvent, WriteTx } from "../store/types.js";
 import { planGlobal } from "./global.js";
 import type { Plan, PlanOptions } from "./plan.js";
@@ -18,37 +17,17 @@ export interface OrchestratorOptions extends ControllerOptions, PlanOptions {}
  * service is gone). Writes carry only creates and raised desired states, re-checked against the
  * store's copy at write time, so a crash or a conflict at any point is repaired by the next pass.
  */
-export class Orchestrator {
-  private readonly loop: ControllerLoop;
-  private readonly clock: Clock;
+export class Orchestrator extends StoreController {
   private dirty = new Set<string>();
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly opts: OrchestratorOptions = {},
   ) {
-    this.clock = opts.clock ?? systemClock;
-    this.loop = new ControllerLoop({ name: "orchestrator", ...opts, clock: this.clock, pass: (full) => this.pass(full) });
+    super(store, "orchestrator", opts);
   }
 
-  start(): void {
-    this.unsubscribe ??= this.store.subscribe((events) => this.onEvents(events));
-    this.loop.start();
-  }
-
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    await this.loop.stop();
-  }
-
-  /** idle resolves when no pass is queued or running. */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
-  private onEvents(events: StoreEvent[]): void {
+  protected onEvents(events: StoreEvent[]): void {
     let full = false;
     for (const e of events) {
       if (e.kind === "service") this.dirty.add(e.object.id);
@@ -58,7 +37,7 @@ export class Orchestrator {
     if (full || this.dirty.size > 0) this.loop.kick(full);
   }
 
-  private async pass(full: boolean): Promise<number | undefined> {
+  protected async pass(full: boolean): Promise<number | undefined> {
     const nowMs = this.clock.now();
     const ids = this.dirty;
     this.dirty = new Set();

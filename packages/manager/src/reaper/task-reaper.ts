@@ -1,6 +1,5 @@
 import type { Node, Service } from "@tsctl/api";
-import { systemClock } from "../clock.js";
-import { ControllerLoop, type ControllerOptions } from "../controller-loop.js";
+import { StoreController, type ControllerOptions } from "../controller-loop.js";
 import type { ReadTx, Store, StoreEvent } from "../store/types.js";
 import { DEFAULT_RETENTION_LIMIT, planReap } from "./plan-reap.js";
 
@@ -13,38 +12,19 @@ export interface TaskReaperOptions extends ControllerOptions {
  * TaskReaper deletes tasks planReap gives up on, each guarded by the version it was judged at, so
  * a task that changed meanwhile survives until the next pass looks at it again.
  */
-export class TaskReaper {
-  private readonly loop: ControllerLoop;
-  private unsubscribe: (() => void) | undefined;
-
+export class TaskReaper extends StoreController {
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly opts: TaskReaperOptions = {},
   ) {
-    this.loop = new ControllerLoop({ name: "task reaper", ...opts, clock: opts.clock ?? systemClock, pass: () => this.pass() });
+    super(store, "task reaper", opts);
   }
 
-  start(): void {
-    this.unsubscribe ??= this.store.subscribe((events) => this.onEvents(events));
-    this.loop.start();
-  }
-
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    await this.loop.stop();
-  }
-
-  /** idle resolves when no pass is queued or running. */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
-  private onEvents(events: StoreEvent[]): void {
+  protected onEvents(events: StoreEvent[]): void {
     if (events.some((e) => e.kind !== "task" || e.type !== "delete")) this.loop.kick();
   }
 
-  private async pass(): Promise<undefined> {
+  protected async pass(): Promise<undefined> {
     const doomed = this.store.view((tx) => {
       const services = new Map<string, Service>(tx.list("service").map((s) => [s.id, s]));
       const nodes = new Map<string, Node>(tx.list("node").map((n) => [n.id, n]));

@@ -1,7 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { TaskSchema, TaskState, TaskStatusSchema } from "@tsctl/api";
-import { systemClock, type Clock } from "../clock.js";
-import { ControllerLoop, type ControllerOptions } from "../controller-loop.js";
+import { StoreController, type ControllerOptions } from "../controller-loop.js";
 import type { Store, StoreEvent, WriteTx } from "../store/types.js";
 import { needsNode, schedule, type ScheduleResult } from "./schedule.js";
 
@@ -16,41 +15,17 @@ const PENDING_MESSAGE = "pending task scheduling";
  * turn every pass into a write storm. Each write is re-checked against the store's copy, so a task
  * that moved on meanwhile is never moved back.
  */
-export class Scheduler {
-  private readonly loop: ControllerLoop;
-  private readonly clock: Clock;
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(
-    private readonly store: Store,
-    opts: ControllerOptions = {},
-  ) {
-    this.clock = opts.clock ?? systemClock;
-    this.loop = new ControllerLoop({ name: "scheduler", ...opts, clock: this.clock, pass: () => this.pass() });
+export class Scheduler extends StoreController {
+  constructor(store: Store, opts: ControllerOptions = {}) {
+    super(store, "scheduler", opts);
   }
 
-  start(): void {
-    this.unsubscribe ??= this.store.subscribe((events) => this.onEvents(events));
-    this.loop.start();
-  }
-
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    await this.loop.stop();
-  }
-
-  /** idle resolves when no pass is queued or running. */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
-  private onEvents(events: StoreEvent[]): void {
+  protected onEvents(events: StoreEvent[]): void {
     // New pending tasks, nodes changing, and tasks ending (resources freed) can all change a round.
     if (events.some((e) => e.kind === "task" || e.kind === "node")) this.loop.kick();
   }
 
-  private async pass(): Promise<number | undefined> {
+  protected async pass(): Promise<number | undefined> {
     const nowMs = this.clock.now();
     const round = this.store.view((tx): ScheduleResult | undefined => {
       const tasks = tx.list("task");
