@@ -2,7 +2,7 @@
  * tsd: the node daemon. Parses flags, starts the Daemon, and stops it cleanly on SIGTERM/SIGINT.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { Daemon, version } from "./daemon.js";
+import { Daemon, version, type DaemonOptions } from "./daemon.js";
 import { createLogger, type Level } from "./logger.js";
 
 function port(value: string): number {
@@ -24,16 +24,7 @@ const program = new Command("tsd")
   .addOption(new Option("--executor <kind>", "container runtime: runc, or fake to simulate containers").choices(["runc", "fake"]).default("runc"));
 
 program.parse();
-const opts = program.opts<{
-  dataRoot: string;
-  execRoot: string;
-  cgroupParent: string;
-  hostname?: string;
-  etcdClientPort?: number;
-  etcdPeerPort?: number;
-  logLevel: Level;
-  executor: "runc" | "fake";
-}>();
+const opts = program.opts<Omit<DaemonOptions, "logger"> & { logLevel: Level }>();
 const logger = createLogger(opts.logLevel);
 
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err: err instanceof Error ? err.stack : String(err) }));
