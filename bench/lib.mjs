@@ -1,10 +1,11 @@
 // Shared helpers for benchmarks: a scratch tsd node, command runners and table printing.
 import { execFile, spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { forceCleanup } from "../test/harness/cleanup.mjs";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const run = promisify(execFile);
@@ -49,7 +50,8 @@ export async function startNode() {
       await exited;
     },
     log: () => readFile(join(dir, "tsd.log"), "utf8"),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    // Removes whatever the run left (containers, mounts, cgroups), even after a failure.
+    cleanup: () => forceCleanup(dir, cgroupParent),
   };
 }
 

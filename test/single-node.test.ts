@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cgroupDirs, mountsUnder, pidsInCgroups } from "./harness/cleanup.js";
+import { cgroupDirs, mountsUnder, pidsInCgroups } from "./harness/cleanup.mjs";
 import { busyboxTar, TsdNode } from "./harness/tsd-node.js";
 
 interface PsRow {

@@ -6,7 +6,7 @@ import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { forceCleanup } from "./cleanup.js";
+import { forceCleanup } from "./cleanup.mjs";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 export const tsdBin = join(repoRoot, "bin/tsd");

@@ -1,8 +1,7 @@
-/**
- * Forced cleanup for integration tests: whatever a test's tsd left behind (container processes,
- * conmon, mounts, cgroups) is found by where it lives (the test's temp dir and cgroup parent) and
- * removed, so a failed test leaves nothing on the machine.
- */
+// Forced cleanup for integration tests and benches: whatever a test node's tsd left behind
+// (processes, conmon, etcd, mounts, cgroups) is found by where it lives (the node's temp dir and
+// cgroup parent) and removed, so a failed run leaves nothing on the machine. Plain JS so benches
+// (bench/*.mjs) use it without a build.
 import { execFile } from "node:child_process";
 import { readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ const run = promisify(execFile);
 const cgroupRoot = "/sys/fs/cgroup";
 
 /** mountsUnder lists mount points below dir, deepest first. */
-export async function mountsUnder(dir: string): Promise<string[]> {
+export async function mountsUnder(dir) {
   const info = await readFile("/proc/self/mountinfo", "utf8");
   return info
     .split("\n")
@@ -22,15 +21,10 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 }
 
 /** cgroupDirs lists every cgroup directory named cgroupParent or below it, deepest first. */
-export async function cgroupDirs(cgroupParent: string): Promise<string[]> {
-  const found: string[] = [];
-  let controllers: string[] = [];
-  try {
-    controllers = await readdir(cgroupRoot);
-  } catch {
-    return found;
-  }
-  const walk = async (dir: string): Promise<void> => {
+export async function cgroupDirs(cgroupParent) {
+  const found = [];
+  const controllers = await readdir(cgroupRoot).catch(() => []);
+  const walk = async (dir) => {
     found.push(dir);
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await walk(join(dir, e.name));
   };
@@ -41,9 +35,9 @@ export async function cgroupDirs(cgroupParent: string): Promise<string[]> {
   return found.sort((a, b) => b.length - a.length);
 }
 
-/** pidsInCgroups lists processes in the given cgroup dirs. */
-export async function pidsInCgroups(dirs: string[]): Promise<number[]> {
-  const pids = new Set<number>();
+/** pidsInCgroups lists the processes in the given cgroup dirs. */
+export async function pidsInCgroups(dirs) {
+  const pids = new Set();
   for (const d of dirs) {
     const procs = await readFile(join(d, "cgroup.procs"), "utf8").catch(() => "");
     for (const p of procs.split("\n")) if (p.trim()) pids.add(Number(p));
@@ -52,11 +46,11 @@ export async function pidsInCgroups(dirs: string[]): Promise<number[]> {
 }
 
 /**
- * pidsMentioning finds processes whose command line mentions dir: the test's tsd, its etcd and
- * the conmons of its containers all name paths below it.
+ * pidsMentioning finds processes whose command line names a path below dir: the node's tsd, its
+ * etcd and the conmons of its containers all do.
  */
-export async function pidsMentioning(dir: string): Promise<number[]> {
-  const pids: number[] = [];
+export async function pidsMentioning(dir) {
+  const pids = [];
   for (const p of await readdir("/proc")) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     const cmd = await readFile(`/proc/${p}/cmdline`, "utf8").catch(() => "");
@@ -65,7 +59,7 @@ export async function pidsMentioning(dir: string): Promise<number[]> {
   return pids;
 }
 
-function kill(pid: number): void {
+function kill(pid) {
   try {
     process.kill(pid, "SIGKILL");
   } catch {
@@ -73,8 +67,8 @@ function kill(pid: number): void {
   }
 }
 
-/** forceCleanup removes every trace of a test node rooted at dir with the given cgroup parent. */
-export async function forceCleanup(dir: string, cgroupParent: string): Promise<void> {
+/** forceCleanup removes every trace of a node rooted at dir with the given cgroup parent. */
+export async function forceCleanup(dir, cgroupParent) {
   for (const pid of await pidsMentioning(dir)) kill(pid);
   for (let i = 0; i < 20; i++) {
     const pids = await pidsInCgroups(await cgroupDirs(cgroupParent));
