@@ -108,6 +108,18 @@ describe("single-node cluster", () => {
     expect(await pidsInCgroups(await cgroupDirs(node.cgroupParent))).toEqual([]);
   });
 
+  it("updates a service by replacing its tasks, which then run the new spec", async () => {
+    await node.cliOk("service", "create", "--name", "upd", "--replicas", "2", "--stop-grace-period", "1s", "busybox:latest", "sleep", "3600");
+    const before = (await running("upd")).map((t) => t.ID);
+    expect(await node.cliOk("service", "update", "--env-add", "GREETING=hi", "upd")).toMatch(/upd/);
+    const after = await running("upd");
+    expect(after).toHaveLength(2);
+    expect(after.map((t) => t.ID).filter((id) => before.includes(id))).toEqual([]);
+    const ctr = (await containers()).find((c) => c.ID.startsWith(after[0]!.ID.slice(0, 12)));
+    expect(await node.cliOk("container", "exec", ctr!.ID, "--", "sh", "-c", "echo $GREETING")).toBe("hi\n");
+    await node.cliOk("service", "rm", "upd");
+  });
+
   it("runs one task per node in global mode", async () => {
     await node.cliOk("service", "create", "--name", "agent", "--mode", "global", "busybox:latest", "sleep", "3600");
     const tasks = await running("agent");
