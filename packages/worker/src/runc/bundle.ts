@@ -48,7 +48,7 @@ export async function prepareBundle(ctx: RuncContext, task: Task, signal: AbortS
   const image = await ctx.images.resolve(spec.image);
   signal.throwIfAborted();
   for (const d of [p.rootfs, p.exitDir, p.socketDir, p.upperDir, p.workDir]) await mkdir(d, { recursive: true });
-  if (!(await isMounted(p.rootfs))) await mountOverlay(image.layerPaths, p.upperDir, p.workDir, p.rootfs, signal);
+  if (!(await isMounted(p.rootfs))) await mountOverlay(image.layerPaths, p.upperDir, p.workDir, p.rootfs, signal, ctx.spawner);
 
   const hostname = spec.hostname || id.slice(0, 12);
   const args = processArgs(spec, image.config);

@@ -40,7 +40,7 @@ export async function removeContainer(ctx: RuncContext, id: string): Promise<voi
   await step("unmount", async () => {
     const below = (await mountPoints()).filter((m) => m === p.execDir || m.startsWith(p.execDir + "/"));
     // Deepest first, so a mount inside the rootfs goes before the rootfs itself.
-    for (const m of [...new Set(below)].sort((a, b) => b.length - a.length)) await unmountAll(m);
+    for (const m of [...new Set(below)].sort((a, b) => b.length - a.length)) await unmountAll(m, ctx.spawner);
   });
   await step("cgroup", () => removeCgroup(cgroupsPathFor(ctx.cgroupParent, id)));
   const stillMounted = (await mountPoints()).some((m) => m.startsWith(p.execDir + "/") || m.startsWith(p.dataDir + "/"));

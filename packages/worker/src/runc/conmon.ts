@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TsctlError, UnavailableError } from "@tsctl/api";
+import type { Spawner } from "../spawner/index.js";
 import type { ContainerPaths } from "./layout.js";
 import { oneLine } from "./run-command.js";
 
@@ -46,52 +45,23 @@ export function conmonArgs(o: ConmonOptions): string[] {
 /**
  * startConmon creates the container under a new conmon and resolves with the container's pid
  * once `runc create` has finished. conmon reports that on the sync pipe (fd 3, _OCI_SYNCPIPE) as
- * {"data": pid} or {"data": -1, "message": why}. The pipe stays open in the daemon, so we read
- * one message and close our end instead of waiting for EOF.
+ * {"data": pid} or {"data": -1, "message": why}. The pipe stays open in the daemon, so the
+ * spawner reads one message and closes our end instead of waiting for EOF. conmon gets its own
+ * session, so signals sent to tsd's process group never reach it.
  */
-export async function startConmon(o: ConmonOptions, signal: AbortSignal): Promise<number> {
+export async function startConmon(o: ConmonOptions, spawner: Spawner, signal: AbortSignal): Promise<number> {
   signal.throwIfAborted();
-  const outPath = join(o.paths.execDir, "conmon.out");
   // conmon's own stderr goes to a file: a pipe would be held open by the daemon for its lifetime.
-  const out = openSync(outPath, "w");
-  let child;
-  try {
-    child = spawn(o.conmonPath, conmonArgs(o), {
-      stdio: ["ignore", out, out, "pipe"],
-      env: { ...process.env, _OCI_SYNCPIPE: "3" },
-      // Its own session and process group: signals sent to tsd's group must not reach it.
-      detached: true,
-    });
-  } finally {
-    closeSync(out);
-  }
-  child.unref();
-  const sync = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  const outPath = join(o.paths.execDir, "conmon.out");
   const conmonOutput = async (): Promise<string> => oneLine(await readFile(outPath, "utf8").catch(() => ""));
-  let onAbort: (() => void) | undefined;
-  try {
-    const text = await new Promise<string>((resolve, reject) => {
-      let buf = "";
-      onAbort = (): void => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      child.on("error", (e: NodeJS.ErrnoException) =>
-        reject(e.code === "ENOENT" ? new UnavailableError(`${o.conmonPath} not found`, e) : e),
-      );
-      sync.on("data", (d: Buffer) => {
-        buf += d.toString("utf8");
-        if (buf.includes("\n")) resolve(buf);
-      });
-      sync.on("end", () => resolve(buf));
-      sync.on("error", reject);
-    });
-    if (text.trim() === "") throw new TsctlError("Internal", `conmon for ${o.id} failed: ${(await conmonOutput()) || "no report"}`);
-    const msg = JSON.parse(text.split("\n")[0] as string) as { data: number; message?: string };
-    if (msg.data < 0) {
-      throw new TsctlError("Internal", `create container ${o.id}: ${oneLine(msg.message ?? "") || (await conmonOutput())}`);
-    }
-    return msg.data;
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
-    sync.destroy();
+  const text = await spawner.startDetached(o.conmonPath, conmonArgs(o), { env: { _OCI_SYNCPIPE: "3" }, outPath, signal }).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    throw err.code === "ENOENT" ? new UnavailableError(`${o.conmonPath} not found`, err) : e;
+  });
+  if (text.trim() === "") throw new TsctlError("Internal", `conmon for ${o.id} failed: ${(await conmonOutput()) || "no report"}`);
+  const msg = JSON.parse(text.split("\n")[0] as string) as { data: number; message?: string };
+  if (msg.data < 0) {
+    throw new TsctlError("Internal", `create container ${o.id}: ${oneLine(msg.message ?? "") || (await conmonOutput())}`);
   }
+  return msg.data;
 }

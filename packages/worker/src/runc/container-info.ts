@@ -35,9 +35,11 @@ export async function exitStatus(p: ContainerPaths, meta?: ContainerMeta): Promi
  */
 export async function inspectContainer(ctx: RuncContext, id: string, signal?: AbortSignal): Promise<ContainerInfo | undefined> {
   const p = containerPaths(ctx.roots, id);
-  const [meta, state] = await Promise.all([readMeta(p.metaFile), ctx.runc.state(id, signal)]);
-  if (meta === undefined && state === undefined && !existsSync(p.execDir) && !existsSync(p.dataDir)) return undefined;
+  const meta = await readMeta(p.metaFile);
   const exit = await exitStatus(p, meta);
+  // An exit file settles the state; runc would only add a fork to say "stopped".
+  const state = exit === undefined ? await ctx.runc.state(id, signal) : undefined;
+  if (meta === undefined && exit === undefined && state === undefined && !existsSync(p.execDir) && !existsSync(p.dataDir)) return undefined;
   let s: ContainerInfo["state"] = "created";
   if (exit !== undefined || state?.status === "stopped") s = "exited";
   else if (state?.status === "running" || state?.status === "paused") s = "running";

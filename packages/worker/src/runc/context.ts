@@ -1,11 +1,14 @@
 import type { ImageStore } from "../images/types.js";
 import type { RuncRoots } from "./layout.js";
+import type { Spawner } from "../spawner/index.js";
 import type { RuncCli } from "./runc-cli.js";
 
 /** RuncContext is what every part of the runc executor shares for one node. */
 export interface RuncContext {
   roots: RuncRoots;
   runc: RuncCli;
+  /** Starts every process the executor needs (runc, mount, conmon) off tsd's event loop. */
+  spawner: Spawner;
   conmonPath: string;
   cgroupParent: string;
   images: ImageStore;

@@ -1,6 +1,7 @@
 import { availableParallelism, hostname as osHostname, totalmem } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { NodeDescriptionSchema, type NodeDescription } from "@tsctl/api";
+import type { Spawner } from "../spawner/index.js";
 import { runCommand } from "./run-command.js";
 
 /** ENGINE_VERSION names this executor in `node inspect`. */
@@ -15,8 +16,8 @@ export function goArch(arch: string = process.arch): string {
 }
 
 /** runcVersion is the first line of `runc --version` ("runc version 1.1.5"), or "" if unknown. */
-export async function runcVersion(runcPath: string): Promise<string> {
-  const r = await runCommand(runcPath, ["--version"]).catch(() => undefined);
+export async function runcVersion(runcPath: string, spawner?: Spawner): Promise<string> {
+  const r = await runCommand(runcPath, ["--version"], undefined, spawner).catch(() => undefined);
   return r?.code === 0 ? (r.stdout.split("\n")[0] ?? "").trim() : "";
 }
 

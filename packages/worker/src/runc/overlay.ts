@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { TsctlError } from "@tsctl/api";
+import type { Spawner } from "../spawner/index.js";
 import { checked, oneLine, runCommand } from "./run-command.js";
 
 // mountinfo escapes space, tab, newline and backslash in paths as octal (\040 ...).
@@ -32,6 +33,7 @@ export async function mountOverlay(
   work: string,
   target: string,
   signal?: AbortSignal,
+  spawner?: Spawner,
 ): Promise<void> {
   if (layers.length === 0) throw new TsctlError("Internal", "image has no layers to mount");
   for (const p of [...layers, upper, work]) {
@@ -39,18 +41,18 @@ export async function mountOverlay(
     if (/[,:]/.test(p)) throw new TsctlError("Internal", `path not usable as overlay dir: ${p}`);
   }
   const opts = `lowerdir=${[...layers].reverse().join(":")},upperdir=${upper},workdir=${work}`;
-  checked(`mount overlay at ${target}`, await runCommand("mount", ["-t", "overlay", "overlay", "-o", opts, target], signal));
+  checked(`mount overlay at ${target}`, await runCommand("mount", ["-t", "overlay", "overlay", "-o", opts, target], signal, spawner));
 }
 
 /**
  * unmountAll removes every mount stacked at path. A busy mount is detached lazily so removal
  * always makes progress; its files stay reachable only to processes still holding them.
  */
-export async function unmountAll(path: string): Promise<void> {
+export async function unmountAll(path: string, spawner?: Spawner): Promise<void> {
   for (let i = 0; i < 16 && (await isMounted(path)); i++) {
-    const r = await runCommand("umount", [path]);
+    const r = await runCommand("umount", [path], undefined, spawner);
     if (r.code === 0) continue;
-    const lazy = await runCommand("umount", ["-l", path]);
+    const lazy = await runCommand("umount", ["-l", path], undefined, spawner);
     if (lazy.code !== 0 && (await isMounted(path))) {
       throw new TsctlError("Internal", `unmount ${path}: ${oneLine(lazy.stderr) || oneLine(r.stderr)}`);
     }

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { TsctlError, UnavailableError } from "@tsctl/api";
+import { DirectSpawner, type Spawner } from "../spawner/index.js";
 
 /** CommandResult is a finished child process's exit code and captured output. */
 export interface CommandResult {
@@ -8,32 +8,24 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** directSpawner serves callers without an executor's spawner (test teardown, tools). */
+const directSpawner = new DirectSpawner();
+
 /**
- * runCommand runs a short-lived helper (runc, mount) to completion, capturing its output. The
- * signal kills the child; a missing binary becomes Unavailable. It never throws for a non-zero
- * exit: callers decide which codes are failures (see checked()).
+ * runCommand runs a short-lived helper (runc, mount) to completion through spawner, capturing its
+ * output. The signal kills the child; a missing binary becomes Unavailable. It never throws for a
+ * non-zero exit: callers decide which codes are failures (see checked()).
  */
-export function runCommand(file: string, args: string[], signal?: AbortSignal): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], signal });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.name === "AbortError") reject(e);
-      else if (e.code === "ENOENT") reject(new UnavailableError(`${file} not found`, e));
-      else reject(e);
-    });
-    child.on("close", (code, sig) => {
-      resolve({
-        code: code ?? 128 + (sig === null ? 0 : 9),
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      });
-    });
-  });
+export async function runCommand(file: string, args: string[], signal?: AbortSignal, spawner: Spawner = directSpawner): Promise<CommandResult> {
+  signal?.throwIfAborted();
+  try {
+    const r = await spawner.run(file, args, signal === undefined ? {} : { signal });
+    return { code: r.code ?? 128 + (r.signal === null ? 0 : 9), stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.name !== "AbortError" && err.code === "ENOENT") throw new UnavailableError(`${file} not found`, err);
+    throw e;
+  }
 }
 
 /** oneLine squeezes a helper's stderr into a one-line message, preferring runc's JSON "msg". */

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Spawner } from "../spawner/index.js";
 import { checked, runCommand, type CommandResult } from "./run-command.js";
 
 /** RuncState is `runc state`'s answer for one container. */
@@ -10,13 +13,14 @@ export interface RuncState {
 }
 
 /**
- * RuncCli runs the runc binary against one state root. It never keeps processes of its own:
- * every call runs runc to completion (exec streaming lives in runc-exec.ts).
+ * RuncCli runs the runc binary against one state root, through the executor's spawner. It never
+ * keeps processes of its own: every call runs runc to completion (exec streaming: runc-exec.ts).
  */
 export class RuncCli {
   constructor(
     readonly path: string,
     readonly root: string,
+    readonly spawner: Spawner,
   ) {}
 
   /** globalArgs come before the subcommand; JSON logs let errors be reduced to one line. */
@@ -25,11 +29,14 @@ export class RuncCli {
   }
 
   run(args: string[], signal?: AbortSignal): Promise<CommandResult> {
-    return runCommand(this.path, [...this.globalArgs(), ...args], signal);
+    return runCommand(this.path, [...this.globalArgs(), ...args], signal, this.spawner);
   }
 
   /** state returns undefined when runc does not know the container. */
   async state(id: string, signal?: AbortSignal): Promise<RuncState | undefined> {
+    // runc keeps each container's state in <root>/<id>; without it runc could only say "does not
+    // exist", and asking costs a fork. This is the common case for every new task (adopt).
+    if (!existsSync(join(this.root, id))) return undefined;
     const r = await this.run(["state", id], signal);
     if (r.code !== 0) {
       if (/does not exist|not exist/i.test(r.stderr)) return undefined;

@@ -44,6 +44,7 @@ export class RuncController implements Controller {
       if (meta === undefined) throw new FailedPreconditionError(`container ${this.id} is not prepared`);
       const pid = await startConmon(
         { conmonPath: this.ctx.conmonPath, runcPath: this.ctx.runc.path, runcRoot: runcRootDir(this.ctx.roots), id: this.id, name: meta.name, paths: this.paths },
+        this.ctx.spawner,
         signal,
       );
       await this.ctx.runc.start(this.id, signal);
@@ -72,6 +73,8 @@ export class RuncController implements Controller {
   }
 
   async shutdown(graceMs: number): Promise<void> {
+    // conmon writes the exit file once the process is gone: nothing to stop, and no runc call.
+    if (existsSync(this.paths.exitFile)) return;
     const state = await this.ctx.runc.state(this.id);
     if (state === undefined || state.status === "stopped") return;
     const meta = await readMeta(this.paths.metaFile);

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { NotFoundError, type NodeDescription, type Task } from "@tsctl/api";
 import type { ContainerInfo, Controller, ExecIO, ExecRequest, Executor, LogLine } from "../executor/types.js";
 import type { ImageStore } from "../images/types.js";
+import { HelperSpawner, type Spawner } from "../spawner/index.js";
 import { inspectContainer, listContainerIds } from "./container-info.js";
 import type { RuncContext } from "./context.js";
 import { describeNode, runcVersion } from "./describe.js";
@@ -28,6 +29,11 @@ export interface RuncExecutorOptions {
   nodeName?: string;
   /** resolv.conf copied into containers; the host's by default. */
   resolvConf?: string;
+  /**
+   * Starts runc, mount and conmon. By default a HelperSpawner the executor owns and ends on
+   * dispose(); one given here stays the caller's to dispose.
+   */
+  spawner?: Spawner;
 }
 
 /**
@@ -38,12 +44,16 @@ export interface RuncExecutorOptions {
 export class RuncExecutor implements Executor {
   private readonly ctx: RuncContext;
   private runtime: string | undefined;
+  private readonly ownSpawner: Spawner | undefined;
 
   constructor(private readonly opts: RuncExecutorOptions) {
     const runcPath = opts.runcPath ?? "/usr/sbin/runc";
+    this.ownSpawner = opts.spawner === undefined ? new HelperSpawner() : undefined;
+    const spawner = opts.spawner ?? (this.ownSpawner as Spawner);
     this.ctx = {
       roots: { dataRoot: opts.dataRoot, execRoot: opts.execRoot },
-      runc: new RuncCli(runcPath, runcRootDir({ dataRoot: opts.dataRoot, execRoot: opts.execRoot })),
+      runc: new RuncCli(runcPath, runcRootDir({ dataRoot: opts.dataRoot, execRoot: opts.execRoot }), spawner),
+      spawner,
       conmonPath: opts.conmonPath ?? "/usr/bin/conmon",
       cgroupParent: opts.cgroupParent,
       images: opts.images,
@@ -59,8 +69,16 @@ export class RuncExecutor implements Executor {
   }
 
   async describe(): Promise<NodeDescription> {
-    this.runtime ??= await runcVersion(this.ctx.runc.path);
+    this.runtime ??= await runcVersion(this.ctx.runc.path, this.ctx.spawner);
     return describeNode(this.opts.hostname ?? this.opts.nodeName, this.runtime);
+  }
+
+  /**
+   * dispose ends the spawner helper the executor started. Containers are unaffected; the executor
+   * still works afterwards, forking directly. tsd need not call it: the helper exits with tsd.
+   */
+  async dispose(): Promise<void> {
+    await this.ownSpawner?.dispose();
   }
 
   controller(task: Task): Controller {

@@ -83,6 +83,7 @@ export class RuncTestHost {
       await removeCgroup(`/${this.cgroupParent}/${d}`).catch(() => undefined);
     }
     await removeCgroup(`/${this.cgroupParent}`).catch(() => undefined);
+    await Promise.all(this.executors.map((ex) => ex.dispose()));
     if ((await this.mountsBelow()).length === 0) rmSync(this.dir, { recursive: true, force: true });
   }
 }
