@@ -6,7 +6,7 @@ import { equals } from "@bufbuild/protobuf";
 import { TaskSpecSchema, type TaskSpec } from "@tsctl/api";
 import type { Command } from "commander";
 import type { Ctx } from "../context.js";
-import { targetOf, waitForConvergence } from "../service/converge.js";
+import { progressIo, targetOf, waitForConvergence } from "../service/converge.js";
 import { getService } from "../service/lookup.js";
 import { applyServiceUpdate, buildServiceSpec, type CreateFlags, type UpdateFlags } from "../service/spec.js";
 import { addServiceOptions, collect } from "./options.js";
@@ -31,7 +31,7 @@ export function registerServiceCreate(service: Command, ctx: Ctx): void {
     const { service: created } = await ctl.createService({ spec });
     if (!created) throw new Error("daemon returned no service");
     ctx.io.out(created.id + "\n");
-    if (!opts.detach && !opts.quiet) await waitForConvergence(ctl, created, ctx.io, targetOf(created, false));
+    if (!opts.detach) await waitForConvergence(ctl, created, progressIo(ctx.io, opts.quiet), targetOf(created, false));
   });
 }
 
@@ -58,10 +58,10 @@ export function registerServiceUpdate(service: Command, ctx: Ctx): void {
     const spec = applyServiceUpdate(current.spec!, opts, ctx.io.env);
     const { service: updated } = await ctl.updateService({ serviceId: current.id, version: current.meta?.version ?? 0, spec });
     ctx.io.out(ref + "\n");
-    if (!updated || opts.detach || opts.quiet) return;
+    if (!updated || opts.detach) return;
     // Only a changed task template replaces tasks; a replica change converges with the tasks already running.
     const replaced = !sameTask(current.spec?.task, spec.task);
-    await waitForConvergence(ctl, updated, ctx.io, targetOf(updated, replaced));
+    await waitForConvergence(ctl, updated, progressIo(ctx.io, opts.quiet), targetOf(updated, replaced));
   });
 }
 

@@ -8,7 +8,7 @@ import type { ControlClient, Io } from "../session.js";
 import { computeProgress, type ProgressTarget } from "./progress.js";
 
 // Short poll interval: convergence latency as seen by users (and the benchmark) depends on it.
-const pollMs = 100;
+const pollMs = 50;
 
 /** ProgressPrinter writes successive frames of progress lines. */
 export class ProgressPrinter {
@@ -28,6 +28,12 @@ export class ProgressPrinter {
     }
     this.shown = [...lines];
   }
+}
+
+/** progressIo is io itself, or for -q an io that still waits but prints no progress. */
+export function progressIo(io: Io, quiet: boolean | undefined): Io {
+  if (!quiet) return io;
+  return { ...io, out: () => undefined, isTty: false, outBytes: () => undefined } as Io;
 }
 
 /** targetOf derives the convergence target from a service as stored. */

@@ -8,6 +8,7 @@ import { oneLine } from "./run-command.js";
 /** ConmonOptions are what conmon needs to create one container through runc. */
 export interface ConmonOptions {
   conmonPath: string;
+  /** The runtime conmon runs: runc itself, or the run-detached adapter (detached-runtime.ts). */
   runcPath: string;
   runcRoot: string;
   id: string;

@@ -4,6 +4,7 @@ import type { ContainerInfo, Controller, ExitStatus } from "../executor/types.js
 import { DEFAULT_STOP_GRACE_MS, prepareBundle } from "./bundle.js";
 import { removeContainer } from "./cleanup.js";
 import { startConmon } from "./conmon.js";
+import { detachedRuntime } from "./detached-runtime.js";
 import { conmonPid, exitStatus, inspectContainer } from "./container-info.js";
 import type { RuncContext } from "./context.js";
 import { waitForExit } from "./exit-file.js";
@@ -42,12 +43,13 @@ export class RuncController implements Controller {
     if (!existsSync(this.paths.conmonPidFile) && !existsSync(this.paths.exitFile)) {
       const meta = await readMeta(this.paths.metaFile);
       if (meta === undefined) throw new FailedPreconditionError(`container ${this.id} is not prepared`);
+      // Through the adapter, conmon's runtime call creates and starts the container in one go.
+      const runtime = await detachedRuntime(this.ctx.roots.execRoot, this.ctx.runc.path);
       const pid = await startConmon(
-        { conmonPath: this.ctx.conmonPath, runcPath: this.ctx.runc.path, runcRoot: runcRootDir(this.ctx.roots), id: this.id, name: meta.name, paths: this.paths },
+        { conmonPath: this.ctx.conmonPath, runcPath: runtime, runcRoot: runcRootDir(this.ctx.roots), id: this.id, name: meta.name, paths: this.paths },
         this.ctx.spawner,
         signal,
       );
-      await this.ctx.runc.start(this.id, signal);
       return { pid };
     }
     const state = await this.ctx.runc.state(this.id, signal);
