@@ -7,6 +7,18 @@ import { dockerSkipReason, measureSwarmCreate, startDockerSwarm } from "./docker
 import { ms, now, repoRoot, run, runDetached, startNode, table } from "./lib.mjs";
 
 const replicas = Number(process.env.BENCH_REPLICAS ?? 50);
+// Each figure is the median of several rounds: a 2-core machine makes single runs noisy.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** medians turns a list of {k: ms} records into one record of per-key medians. */
+function medians(records) {
+  return Object.fromEntries(Object.keys(records[0]).map((k) => [k, median(records.map((r) => r[k]))]));
+}
 
 /** runcFloor starts n containers with plain runc from a shared read-only rootfs, then removes them. */
 async function runcFloor(rootfs, n) {
@@ -37,6 +49,28 @@ async function runcFloor(rootfs, n) {
 }
 
 
+/** tsctlRound times create, scale down, scale up, then removes the service and waits for it. */
+async function tsctlRound(node) {
+  const t0 = now();
+  await node.cli("service", "create", "--name", "bench", "--stop-grace-period", "1s", "--replicas", String(replicas), "busybox:latest", "sleep", "3600");
+  const createMs = ms(t0);
+  const { stdout } = await node.cli("service", "ls", "--format", "json");
+  const replicasShown = JSON.parse(stdout)[0]?.Replicas;
+  const t1 = now();
+  await node.cli("service", "scale", "bench=10");
+  const scaleDownMs = ms(t1);
+  const t2 = now();
+  await node.cli("service", "scale", `bench=${replicas}`);
+  const scaleUpMs = ms(t2);
+  await node.cli("service", "rm", "bench");
+  for (let i = 0; i < 300; i++) {
+    const { stdout: left } = await node.cli("container", "ls", "-a", "-q");
+    if (!left.trim()) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { createMs, scaleUpMs, scaleDownMs, replicasShown };
+}
+
 async function runBench() {
   const node = await startNode();
   let floorMs, tsctl, replicasShown;
@@ -45,27 +79,15 @@ async function runBench() {
     const { readdir } = await import("node:fs/promises");
     const layerDirs = (await readdir(layers)).filter((d) => !d.startsWith("."));
     if (layerDirs.length !== 1) throw new Error(`expected the one busybox layer, found ${layerDirs.length}`);
-    floorMs = await runcFloor(join(layers, layerDirs[0]), replicas);
-
-    const t0 = now();
-    await node.cli("service", "create", "--name", "bench", "--replicas", String(replicas), "busybox:latest", "sleep", "3600");
-    const createMs = ms(t0);
-    const { stdout } = await node.cli("service", "ls", "--format", "json");
-    replicasShown = JSON.parse(stdout)[0]?.Replicas;
-
-    const t1 = now();
-    await node.cli("service", "scale", "bench=10");
-    const scaleDownMs = ms(t1);
-    const t2 = now();
-    await node.cli("service", "scale", `bench=${replicas}`);
-    const scaleUpMs = ms(t2);
-    await node.cli("service", "rm", "bench");
-    for (let i = 0; i < 300; i++) {
-      const { stdout: left } = await node.cli("container", "ls", "-a", "-q");
-      if (!left.trim()) break;
-      await new Promise((r) => setTimeout(r, 200));
+    const floors = [];
+    const results = [];
+    for (let round = 0; round < rounds; round++) {
+      floors.push(await runcFloor(join(layers, layerDirs[0]), replicas));
+      results.push(await tsctlRound(node));
     }
-    tsctl = { createMs, scaleUpMs, scaleDownMs };
+    floorMs = median(floors);
+    replicasShown = results[0].replicasShown;
+    tsctl = medians(results.map(({ replicasShown: _, ...times }) => times));
   } finally {
     await node.stop().catch(() => undefined);
     await node.cleanup();
@@ -94,7 +116,7 @@ async function runBench() {
   } else {
     rows.push(["Docker Swarm", "not measured", docker.reason, "-"]);
   }
-  console.log(`\nbench create: ${replicas} replicas of busybox \`sleep 3600\` on one node (${replicasShown} after create)`);
+  console.log(`\nbench create: ${replicas} replicas of busybox \`sleep 3600\` on one node (${replicasShown} after create); medians of ${rounds} rounds`);
   if (docker.result) console.log(`Docker Swarm: ${docker.about}; docker times run until converged, polled every 100 ms like tsctl's CLI`);
   table(rows);
 }
@@ -106,7 +128,9 @@ async function dockerSwarm(n) {
     swarm = await startDockerSwarm();
     if (!swarm) return { reason: dockerSkipReason };
     await swarm.loadImage(join(repoRoot, ".cache/busybox.tar"));
-    const result = await measureSwarmCreate(swarm, "busybox:latest", n);
+    const runs = [];
+    for (let round = 0; round < rounds; round++) runs.push(await measureSwarmCreate(swarm, "busybox:latest", n));
+    const result = medians(runs);
     return { result, about: `dockerd ${swarm.version} (${swarm.storageDriver}), single-node swarm on 127.0.0.1` };
   } catch (err) {
     const why = String(err.stderr || err.message).trim().split("\n").pop();
