@@ -219,6 +219,7 @@ export class Daemon {
     await Promise.race([graceful, timeout]);
     this.server.forceShutdown();
     await this.manager?.stop();
+    await this.executor.dispose?.();
     await rm(this.socketPath, { force: true });
   }
 }

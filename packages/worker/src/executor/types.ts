@@ -77,4 +77,6 @@ export interface Executor {
   exec(containerId: string, req: ExecRequest, io: ExecIO, signal: AbortSignal): Promise<number>;
   /** Reads a container's log; with follow, keeps yielding until signal aborts or it exits. */
   logs(containerId: string, opts: { follow: boolean; tail: number }, signal: AbortSignal): AsyncIterable<LogLine>;
+  /** Ends helper processes the executor owns. Containers keep running. */
+  dispose?(): Promise<void> | void;
 }
