@@ -26,9 +26,26 @@ export class NodeHealth {
     this.timer.unref();
   }
 
-  /** beat pushes the node's deadline forward. */
+  /**
+   * beat pushes the node's deadline forward. A node that was declared down while its session
+   * lived on (heartbeats delayed, not lost: a starved manager) is marked ready again.
+   */
   beat(nodeId: string): void {
+    const expired = !this.deadlines.has(nodeId);
     this.deadlines.set(nodeId, this.now() + this.periodMs() * this.graceMultiplier);
+    if (expired) void this.markReady(nodeId);
+  }
+
+  private async markReady(nodeId: string): Promise<void> {
+    await this.store
+      .batch((tx) => {
+        const node = tx.get("node", nodeId);
+        if (!node || node.status?.state !== NodeState.DOWN) return;
+        const next = clone(NodeSchema, node);
+        next.status = create(NodeStatusSchema, { addr: node.status.addr, state: NodeState.READY });
+        tx.update("node", next);
+      })
+      .catch(() => undefined);
   }
 
   private async check(): Promise<void> {
