@@ -19,9 +19,11 @@ export function controlService(daemon: Daemon): ServiceHandlers<typeof ControlSe
       return {};
     },
     listServices: async (req) => ({ services: (await api()).listServices({ names: req.names, idPrefixes: req.idPrefixes }) }),
-    listTasks: async (req) => ({
-      tasks: (await api()).listTasks({ serviceIds: req.serviceIds, nodeIds: req.nodeIds, desiredStates: req.desiredStates }),
-    }),
+    listTasks: async (req) => {
+      const tasks = (await api()).listTasks({ serviceIds: req.serviceIds, nodeIds: req.nodeIds, desiredStates: req.desiredStates });
+      // A shallow copy without the spec: stored objects are shared and must not be changed.
+      return { tasks: req.omitSpec ? tasks.map((t) => ({ ...t, spec: undefined })) : tasks };
+    },
     getTask: async (req) => ({ task: (await api()).getTask(req.taskId) }),
     listNodes: async () => ({ nodes: (await api()).listNodes() }),
     getNode: async (req) => ({ node: (await api()).getNode(req.nodeId) }),

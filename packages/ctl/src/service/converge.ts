@@ -59,7 +59,7 @@ export async function waitForConvergence(
     if (signal?.aborted) return;
     let tasks;
     try {
-      ({ tasks } = await control.listTasks({ serviceIds: [service.id], desiredStates: [] }));
+      ({ tasks } = await control.listTasks({ serviceIds: [service.id], desiredStates: [], omitSpec: true }));
     } catch (err) {
       if (isTsctlError(err, "NotFound")) {
         throw new NotFoundError(`service ${service.spec?.annotations?.name ?? service.id} was removed before it converged`);
