@@ -59,7 +59,7 @@ export async function waitForExit(exitDir: string, exitFile: string, signal: Abo
       const rec = await readExitFile(exitFile);
       if (rec !== undefined) return rec;
       // Checking the supervisor costs a runc call; every few seconds is plenty.
-      if (opts.orphaned !== undefined && round % Math.max(1, Math.round(4000 / pollMs)) === 0 && (await opts.orphaned())) {
+      if (opts.orphaned !== undefined && round > 0 && round % Math.max(1, Math.round(4000 / pollMs)) === 0 && (await opts.orphaned())) {
         const again = await readExitFile(exitFile);
         return again ?? { exitCode: 255, finishedAtMs: Date.now() };
       }
