@@ -49,6 +49,11 @@ async function runcFloor(rootfs, n) {
 }
 
 
+/** settle waits for the machine to go quiet between measured steps (exits, cgroup teardown). */
+function settle() {
+  return new Promise((r) => setTimeout(r, 2000));
+}
+
 /** tsctlRound times create, scale down, scale up, then removes the service and waits for it. */
 async function tsctlRound(node) {
   const t0 = now();
@@ -83,7 +88,10 @@ async function runBench() {
     const results = [];
     for (let round = 0; round < rounds; round++) {
       floors.push(await runcFloor(join(layers, layerDirs[0]), replicas));
+      // Let the kernel finish tearing the previous containers down before timing the next step.
+      await settle();
       results.push(await tsctlRound(node));
+      await settle();
     }
     floorMs = median(floors);
     replicasShown = results[0].replicasShown;
@@ -129,7 +137,10 @@ async function dockerSwarm(n) {
     if (!swarm) return { reason: dockerSkipReason };
     await swarm.loadImage(join(repoRoot, ".cache/busybox.tar"));
     const runs = [];
-    for (let round = 0; round < rounds; round++) runs.push(await measureSwarmCreate(swarm, "busybox:latest", n));
+    for (let round = 0; round < rounds; round++) {
+      await settle();
+      runs.push(await measureSwarmCreate(swarm, "busybox:latest", n));
+    }
     const result = medians(runs);
     return { result, about: `dockerd ${swarm.version} (${swarm.storageDriver}), single-node swarm on 127.0.0.1` };
   } catch (err) {
