@@ -120,6 +120,20 @@ describe("single-node cluster", () => {
     await node.cliOk("service", "rm", "upd");
   });
 
+  it("drains a node: its tasks stop and wait, and run again when it is active", async () => {
+    await node.cliOk("service", "create", "--name", "drainme", "--replicas", "2", "--stop-grace-period", "1s", "busybox:latest", "sleep", "3600");
+    await node.cliOk("node", "update", "--availability", "drain", "self");
+    const pending = await node.waitFor("tasks pending on a drained node", async () => {
+      const rows = (await ps("drainme")).filter((t) => t.DesiredState === "Running");
+      return rows.length === 2 && rows.every((t) => t.CurrentState.startsWith("Pending")) ? rows : undefined;
+    });
+    expect(pending[0]!.Error).toMatch(/no suitable node/);
+    await node.waitFor("drained containers gone", async () => !(await containers()).some((c) => c.Names.startsWith("drainme.")));
+    await node.cliOk("node", "update", "--availability", "active", "self");
+    await node.waitFor("running again", async () => (await running("drainme")).length === 2);
+    await node.cliOk("service", "rm", "drainme");
+  });
+
   it("runs one task per node in global mode", async () => {
     await node.cliOk("service", "create", "--name", "agent", "--mode", "global", "busybox:latest", "sleep", "3600");
     const tasks = await running("agent");

@@ -1,4 +1,4 @@
-import { NodeState, RestartCondition, TaskState, type Task } from "@tsctl/api";
+import { NodeAvailability, NodeState, RestartCondition, TaskState, type Task } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { planReplicated } from "./replicated.js";
 import { sequentialIds, testNode, testService, testTask } from "./testing.js";
@@ -84,6 +84,14 @@ describe("planReplicated node loss", () => {
     expect(desired(plan.update)).toEqual({ a: TaskState.SHUTDOWN, b: TaskState.SHUTDOWN });
     expect(plan.update.every((t) => t.status?.state === TaskState.RUNNING)).toBe(true);
     expect(plan.create.map((t) => [t.slot, t.notBeforeMs, t.nodeId])).toEqual([[1, 0, ""], [2, 0, ""]]);
+  });
+
+  it("moves tasks off a drained node", () => {
+    const svc = testService({ replicas: 1 });
+    const drained = [testNode("n1", { availability: NodeAvailability.DRAIN })];
+    const plan = planReplicated(svc, [testTask(svc, { id: "a", slot: 1, nodeId: "n1" })], drained, NOW, opts);
+    expect(desired(plan.update)).toEqual({ a: TaskState.SHUTDOWN });
+    expect(plan.create.map((t) => [t.slot, t.nodeId])).toEqual([[1, ""]]);
   });
 
   it("leaves tasks on DISCONNECTED nodes alone", () => {

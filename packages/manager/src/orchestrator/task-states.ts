@@ -1,4 +1,4 @@
-import { NodeState, TaskState, type Node, type Task } from "@tsctl/api";
+import { NodeAvailability, NodeState, TaskState, type Node, type Task } from "@tsctl/api";
 
 /** isEnded says whether an observed state is final: the task will never run again. */
 export function isEnded(state: TaskState): boolean {
@@ -28,14 +28,15 @@ export function newerFirst(a: Task, b: Task): number {
 }
 
 /**
- * nodeLost says whether a task's node is gone or DOWN, so the task must be replaced elsewhere.
- * DISCONNECTED and UNKNOWN are not lost: like Docker, we wait for the node to come back or be
- * declared down rather than duplicate work on a network blip.
+ * nodeLost says whether a task's node is gone, DOWN or drained, so the task must be replaced
+ * elsewhere (`node update --availability drain` moves tasks off, as in Docker). DISCONNECTED and
+ * UNKNOWN are not lost: like Docker, we wait for the node to come back or be declared down rather
+ * than duplicate work on a network blip.
  */
 export function nodeLost(nodeId: string, nodes: ReadonlyMap<string, Node>): boolean {
   if (nodeId === "") return false;
   const node = nodes.get(nodeId);
-  return !node || node.status?.state === NodeState.DOWN;
+  return !node || node.status?.state === NodeState.DOWN || node.spec?.availability === NodeAvailability.DRAIN;
 }
 
 /** nodeMap indexes nodes by id for the planners. */
