@@ -156,6 +156,8 @@ describe("single-node cluster", () => {
       [["service", "create", "--replicas", "-1", "busybox:latest"], /invalid argument "-1" for "--replicas"/],
       [["service", "create", "--limit-memory", "12XB", "busybox:latest"], /invalid argument "12XB" for "--limit-memory" flag/],
       [["image", "inspect", "nosuch:1"], /No such image: nosuch:1/],
+      [["swarm", "init"], /already part of a swarm/],
+      [["node", "update", "--availability", "sometimes", "self"], /sometimes/],
     ];
     for (const [args, pattern] of cases) {
       const r = await node.cli(...args);
