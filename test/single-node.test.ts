@@ -134,6 +134,14 @@ describe("single-node cluster", () => {
     await node.cliOk("service", "rm", "drainme");
   });
 
+  it("runs tini as PID 1 in front of the command with --init", async () => {
+    await node.cliOk("service", "create", "--name", "inited", "--init", "--stop-grace-period", "1s", "busybox:latest", "sleep", "3600");
+    const ctr = (await containers()).find((c) => c.Names.startsWith("inited."));
+    const pid1 = await node.cliOk("container", "exec", ctr!.ID, "--", "cat", "/proc/1/cmdline");
+    expect(pid1.split("\0").slice(0, 4)).toEqual(["/dev/init", "--", "sleep", "3600"]);
+    await node.cliOk("service", "rm", "inited");
+  });
+
   it("runs one task per node in global mode", async () => {
     await node.cliOk("service", "create", "--name", "agent", "--mode", "global", "busybox:latest", "sleep", "3600");
     const tasks = await running("agent");

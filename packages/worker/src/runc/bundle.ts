@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { InvalidArgumentError, type Task } from "@tsctl/api";
+import { FailedPreconditionError, InvalidArgumentError, type Task } from "@tsctl/api";
 import type { RuncContext } from "./context.js";
 import { containerPaths } from "./layout.js";
 import { readMeta, writeMeta, type ContainerMeta } from "./metadata.js";
@@ -9,6 +9,12 @@ import { buildOciSpec, cgroupsPathFor } from "./oci-spec.js";
 import { isMounted, mountOverlay } from "./overlay.js";
 import { mergeEnv, processArgs } from "./process-spec.js";
 import { resolveUser } from "./user-lookup.js";
+
+/** initBinary checks the init `--init` needs is there, so a missing one is a clear task error. */
+async function initBinary(path: string): Promise<string> {
+  if (!existsSync(path)) throw new FailedPreconditionError(`--init needs ${path} (Debian package tini), which this node does not have`);
+  return path;
+}
 
 /** DEFAULT_STOP_GRACE_MS is Docker's stop timeout when a service sets none. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
@@ -69,6 +75,7 @@ export async function prepareBundle(ctx: RuncContext, task: Task, signal: AbortS
     files: { hostname: p.hostnameFile, hosts: p.hostsFile, resolvConf: p.resolvFile },
     limits: { nanoCpus: limits?.nanoCpus ?? 0, memoryBytes: limits?.memoryBytes ?? 0, pids: limits?.pids ?? 0 },
     nofile: await nofileLimit(),
+    init: spec.init ? await initBinary(ctx.initPath) : undefined,
   });
   await writeFile(p.configJson, JSON.stringify(oci, null, 2) + "\n");
   const meta: ContainerMeta = {

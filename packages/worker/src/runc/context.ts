@@ -14,4 +14,6 @@ export interface RuncContext {
   images: ImageStore;
   /** The resolv.conf copied into containers until the cluster DNS provides one. */
   resolvConfSource: string;
+  /** Static init binary bind-mounted for `--init` (Debian's tini-static). */
+  initPath: string;
 }

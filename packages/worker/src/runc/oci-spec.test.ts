@@ -27,6 +27,13 @@ describe("buildOciSpec", () => {
     expect(s.mounts.find((m) => m.destination === "/sys")?.options).toContain("ro");
     expect(s.linux.maskedPaths).toContain("/proc/kcore");
   });
+  it("puts the init in front of the command for --init, mounted read-only at /dev/init", () => {
+    const s = buildOciSpec({ ...input, init: "/usr/bin/tini-static" });
+    expect(s.process.args).toEqual(["/dev/init", "--", "sh"]);
+    expect(s.mounts.find((m) => m.destination === "/dev/init")).toMatchObject({ type: "bind", source: "/usr/bin/tini-static" });
+    expect(s.mounts.find((m) => m.destination === "/dev/init")?.options).toContain("ro");
+    expect(buildOciSpec(input).mounts.some((m) => m.destination === "/dev/init")).toBe(false);
+  });
   it("leaves resources unlimited when no limits are set", () => {
     const r = buildOciSpec({ ...input, limits: { nanoCpus: 0, memoryBytes: 0, pids: 0 } }).linux.resources;
     expect(r.memory).toBeUndefined();

@@ -51,7 +51,13 @@ export interface SpecInput {
   limits: { nanoCpus: number; memoryBytes: number; pids: number };
   /** RLIMIT_NOFILE (soft = hard); see host-limits.ts for why it is not always 1048576. */
   nofile: number;
+  /** Host path of a static init (tini) to run as PID 1 in front of args (`--init`). */
+  init?: string;
 }
+
+/** INIT_PATH is where `--init` puts the init binary: /dev is a tmpfs, so any image (even a
+ * read-only one) can take the bind mount. */
+export const INIT_PATH = "/dev/init";
 
 /** DEFAULT_CAPS is Docker's default capability set. */
 export const DEFAULT_CAPS = [
@@ -121,7 +127,8 @@ export function buildOciSpec(input: SpecInput): OciSpec {
     process: {
       terminal: false,
       user,
-      args: input.args,
+      // tini forwards signals to the command and reaps zombies, as Docker's --init does.
+      args: input.init ? [INIT_PATH, "--", ...input.args] : input.args,
       env: input.env,
       cwd: input.cwd === "" ? "/" : input.cwd,
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
@@ -130,7 +137,9 @@ export function buildOciSpec(input: SpecInput): OciSpec {
     },
     root: { path: "rootfs", readonly: input.readOnly },
     hostname: input.hostname,
-    mounts: defaultMounts(input.files),
+    mounts: input.init
+      ? [...defaultMounts(input.files), { destination: INIT_PATH, type: "bind", source: input.init, options: ["rbind", "ro", "rprivate"] }]
+      : defaultMounts(input.files),
     linux: {
       // A new network namespace without a path gets only loopback from runc; overlay networks
       // will later hand runc a prepared namespace path instead.

@@ -34,6 +34,8 @@ export interface RuncExecutorOptions {
    * dispose(); one given here stays the caller's to dispose.
    */
   spawner?: Spawner;
+  /** Static init for `--init` containers (default: Debian's /usr/bin/tini-static). */
+  initPath?: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export class RuncExecutor implements Executor {
       cgroupParent: opts.cgroupParent,
       images: opts.images,
       resolvConfSource: opts.resolvConf ?? "/etc/resolv.conf",
+      initPath: opts.initPath ?? "/usr/bin/tini-static",
     };
   }
 
