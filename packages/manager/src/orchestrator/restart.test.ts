@@ -98,3 +98,24 @@ describe("max attempts", () => {
     expect(planReplicated(svc, [testTask(svc, { state: TaskState.FAILED, at: NOW - 100 }), stopped], nodes, NOW).create.length).toBe(1);
   });
 });
+
+describe("restart attempt record", () => {
+  function withRecord(record: number[], maxAttempts: number, windowMs = 0) {
+    const service = testService({ replicas: 1, maxAttempts, windowMs });
+    const ended = testTask(service, { id: "ended", state: TaskState.FAILED, at: NOW - 1_000, createdAt: NOW - 2_000 });
+    ended.restartHistoryMs = record;
+    return planReplicated(service, [ended], nodes, NOW, { newId: sequentialIds() });
+  }
+
+  it("counts attempts the reaper no longer keeps, from the record the ended task carries", () => {
+    expect(withRecord([NOW - 5_000, NOW - 4_000], 3).create).toHaveLength(1);
+    expect(withRecord([NOW - 6_000, NOW - 5_000, NOW - 4_000], 3).create).toHaveLength(0);
+  });
+
+  it("hands the replacement the record plus this ending, within the window and max attempts", () => {
+    const plan = withRecord([NOW - 90_000, NOW - 5_000], 5, 60_000);
+    expect(plan.create[0]?.restartHistoryMs).toEqual([NOW - 5_000, NOW - 1_000]);
+    expect(withRecord([NOW - 3_000, NOW - 2_000], 2, 0).create).toHaveLength(0);
+    expect(withRecord([], 0).create[0]?.restartHistoryMs).toEqual([]);
+  });
+});

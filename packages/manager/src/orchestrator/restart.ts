@@ -23,24 +23,45 @@ export function conditionAllows(condition: RestartCondition, state: TaskState): 
   }
 }
 
+/** endedOnItsOwn: a task that finished by itself; SHUTDOWN endings are deliberate stops. */
+function endedOnItsOwn(t: Task): boolean {
+  const state = observed(t);
+  return isEnded(state) && state !== TaskState.SHUTDOWN;
+}
+
 /**
  * countAttempts counts earlier restarts in a slot: tasks of the service's current spec version
  * (a spec change starts a fresh count, as in swarmkit) that ended on their own within the window
  * (windowMs 0 = all of the slot's history). SHUTDOWN endings are deliberate stops (scale-down, node
- * loss), not attempts. History is bounded by the reaper's retention, so very large maxAttempts are
- * effectively capped by it.
+ * loss), not attempts. Two sources, the larger wins: the slot's stored tasks, and the attempt
+ * record the ended task carries (restartHistoryMs), which survives the reaper trimming history.
  */
 export function countAttempts(service: Service, history: readonly Task[], except: Task, nowMs: number): number {
   const windowMs = service.spec?.task?.restart?.windowMs ?? 0;
+  const inWindow = (endMs: number) => windowMs <= 0 || endMs >= nowMs - windowMs;
+  const recorded = except.specVersion === service.specVersion ? except.restartHistoryMs.filter(inWindow).length : 0;
   let n = 0;
   for (const t of history) {
     if (t === except || t.specVersion !== service.specVersion) continue;
-    const state = observed(t);
-    if (!isEnded(state) || state === TaskState.SHUTDOWN) continue;
+    if (!endedOnItsOwn(t)) continue;
     if (windowMs > 0 && endedAt(t, nowMs) < nowMs - windowMs) continue;
     n++;
   }
-  return n;
+  return Math.max(n, recorded);
+}
+
+/**
+ * attemptRecord is the restartHistoryMs a replacement of ended inherits: ended's own record plus
+ * ended's end, if it ended on its own, trimmed to the window and to the attempts that can matter.
+ */
+export function attemptRecord(service: Service, ended: Task, nowMs: number): number[] {
+  const policy = service.spec?.task?.restart;
+  const max = policy?.maxAttempts ?? 0;
+  if (max <= 0) return [];
+  const windowMs = policy?.windowMs ?? 0;
+  const record = ended.specVersion === service.specVersion ? [...ended.restartHistoryMs] : [];
+  if (endedOnItsOwn(ended)) record.push(endedAt(ended, nowMs));
+  return record.filter((endMs) => windowMs <= 0 || endMs >= nowMs - windowMs).slice(-max);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { TaskState, type Node, type Service, type Task } from "@tsctl/api";
 import { withDesired, type TaskFactory } from "./plan.js";
-import { restartDecision } from "./restart.js";
+import { attemptRecord, restartDecision } from "./restart.js";
 import { endedAt, isEnded, isRunnable, newerFirst, nodeLost, observed } from "./task-states.js";
 
 /** SlotInput is one slot's history (a replicated slot number, or a global service's node). */
@@ -75,7 +75,10 @@ export function reconcileSlot(input: SlotInput): SlotOutcome {
       holdBy(out, service, latest!);
     } else {
       stop([latest!]);
-      if (input.canCreate) occupyWithNew(out, input, decision.notBeforeMs);
+      if (input.canCreate) {
+        occupyWithNew(out, input, decision.notBeforeMs);
+        out.create[out.create.length - 1]!.restartHistoryMs = attemptRecord(service, latest!, nowMs);
+      }
     }
     return out;
   }
