@@ -2,11 +2,12 @@
  * Single-node cluster end to end, with the real tsd, etcd, runc, conmon and tsctl: the user
  * journey of issue 2, its bad inputs, and its faults (container killed, tsd killed).
  */
+import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cgroupDirs, mountsUnder, pidsInCgroups } from "./harness/cleanup.mjs";
-import { busyboxTar, TsdNode } from "./harness/tsd-node.js";
+import { busyboxTar, tsctlBin, TsdNode } from "./harness/tsd-node.js";
 
 interface PsRow {
   ID: string;
@@ -140,6 +141,22 @@ describe("single-node cluster", () => {
     const pid1 = await node.cliOk("container", "exec", ctr!.ID, "--", "cat", "/proc/1/cmdline");
     expect(pid1.split("\0").slice(0, 4)).toEqual(["/dev/init", "--", "sleep", "3600"]);
     await node.cliOk("service", "rm", "inited");
+  });
+
+  it("follows logs, including tasks that start after `logs -f` began", async () => {
+    await node.cliOk("service", "create", "--name", "chatty", "--stop-grace-period", "1s", "busybox:latest", "sh", "-c", "echo start-$(hostname); sleep 3600");
+    const follower = spawn(tsctlBin, ["-H", node.host, "service", "logs", "-f", "chatty"]);
+    let out = "";
+    follower.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await node.waitFor("first task's line", async () => (out.match(/start-/g) ?? []).length === 1);
+      await node.cliOk("service", "scale", "chatty=2");
+      await node.waitFor("the new task's line too", async () => (out.match(/start-/g) ?? []).length === 2);
+      expect(out).toMatch(/chatty\.2\.\w+@node-a\s*\| start-/);
+    } finally {
+      follower.kill();
+    }
+    await node.cliOk("service", "rm", "chatty");
   });
 
   it("runs one task per node in global mode", async () => {
