@@ -237,6 +237,23 @@ describe("single-node cluster", () => {
     await node.cliOk("service", "rm", "crashy");
   });
 
+  it("converges after kill -9 of tsd in the middle of starting a service", async () => {
+    await node.cliOk("service", "create", "-d", "--name", "midway", "--replicas", "12", "--stop-grace-period", "1s", "busybox:latest", "sleep", "3600");
+    // Kill while tasks are being scheduled, prepared and started.
+    await node.waitFor("some task started", async () => (await ps("midway")).some((t) => t.CurrentState.startsWith("Running") || t.CurrentState.startsWith("Starting") || t.CurrentState.startsWith("Preparing")), 10_000);
+    await node.kill9();
+    await node.start();
+    await node.waitFor("12 running", async () => (await running("midway")).length === 12, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    // Exactly one running task per slot, and exactly one container per running task.
+    const live = await running("midway");
+    expect(new Set(live.map((t) => t.Name)).size).toBe(12);
+    const ctrs = (await containers()).filter((c) => c.Names.startsWith("midway."));
+    expect(ctrs.map((c) => c.ID.slice(0, 12)).sort()).toEqual(live.map((t) => t.ID.slice(0, 12)).sort());
+    await node.cliOk("service", "rm", "midway");
+    await node.waitFor("midway containers gone", async () => !(await containers()).some((c) => c.Names.startsWith("midway.")));
+  });
+
   it("survives kill -9 of tsd: containers untouched, no duplicate tasks", async () => {
     await node.cliOk("service", "create", "--name", "steady", "--replicas", "3", "busybox:latest", "sleep", "3600");
     const before = (await running("steady")).map((t) => t.ID).sort();
