@@ -290,6 +290,12 @@ export function dial(target: string, credentials = grpc.credentials.createInsecu
   return new grpc.Client(target, credentials, {
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
+    // An agent's session is one long-lived stream: HTTP/2 pings notice a manager that vanished
+    // without closing the connection (host lost, network cut) within ~15 s, so the agent can fail
+    // over instead of waiting on a dead stream.
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+    "grpc.keepalive_permit_without_calls": 1,
   });
 }
 
