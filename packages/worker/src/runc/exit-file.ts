@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { constants } from "node:os";
+import { WakeableSleep } from "./wakeable-sleep.js";
 
 /** ExitRecord is what conmon left in the exit file: the code and when it was written. */
 export interface ExitRecord {
@@ -44,8 +45,8 @@ export async function waitForExit(exitDir: string, exitFile: string, signal: Abo
   // inotify on the exit dir wakes us at once; polling only covers the rare missed event, so it can be slow.
   const pollMs = opts.pollMs ?? 2000;
   let watcher: FSWatcher | undefined;
-  let wake: (() => void) | undefined;
-  const nudge = (): void => wake?.();
+  const poll = new WakeableSleep();
+  const nudge = poll.wake;
   try {
     watcher = watch(exitDir, nudge);
     watcher.on("error", () => undefined);
@@ -63,14 +64,7 @@ export async function waitForExit(exitDir: string, exitFile: string, signal: Abo
         const again = await readExitFile(exitFile);
         return again ?? { exitCode: 255, finishedAtMs: Date.now() };
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, pollMs);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wake = undefined;
+      await poll.sleep(pollMs);
     }
   } finally {
     signal.removeEventListener("abort", nudge);

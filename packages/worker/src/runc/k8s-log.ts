@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { open } from "node:fs/promises";
 import type { LogLine } from "../executor/types.js";
+import { WakeableSleep } from "./wakeable-sleep.js";
 
 /** K8sRecord is one line of a CRI ("k8s-file") log as conmon writes it. */
 export interface K8sRecord {
@@ -80,8 +81,8 @@ export async function* readK8sLog(path: string, opts: ReadLogOptions, signal: Ab
   let offset = 0;
   let carry = Buffer.alloc(0);
   let watcher: FSWatcher | undefined;
-  let wake: (() => void) | undefined;
-  const nudge = (): void => wake?.();
+  const poll = new WakeableSleep();
+  const nudge = poll.wake;
   signal.addEventListener("abort", nudge);
   // readMore returns the whole lines appended since the last call.
   const readMore = async (): Promise<LogLine[]> => {
@@ -121,14 +122,7 @@ export async function* readK8sLog(path: string, opts: ReadLogOptions, signal: Ab
         yield* joiner.flush();
         return;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, opts.pollMs ?? 250);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wake = undefined;
+      await poll.sleep(opts.pollMs ?? 250);
     }
   } finally {
     signal.removeEventListener("abort", nudge);
