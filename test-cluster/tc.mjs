@@ -233,9 +233,9 @@ async function startTsd(host) {
 async function waitReady(host, pid, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // Right after the spawn the pid still runs nsenter; it becomes tsd at exec.
-    const args = cmdline(pid);
-    if (isZombieOrGone(pid) || (args.length > 0 && args[0] !== "nsenter" && !tsdAlive(host, pid))) {
+    // Right after the spawn the pid is still a fork of this script, then nsenter, and becomes tsd
+    // only at the second exec: judge it by whether it lives, not by what it runs yet.
+    if (isZombieOrGone(pid)) {
       fail(`${host}: tsd exited early; log tail:\n${logTail(host)}`);
     }
     if (existsSync(sockOf(host)) && (await tsctl(host, "info")).code === 0) return;
