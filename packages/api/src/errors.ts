@@ -8,6 +8,7 @@ export type ErrorCode =
   | "InvalidArgument"
   | "FailedPrecondition"
   | "Unavailable"
+  | "PermissionDenied"
   | "Internal";
 
 /** TsctlError is the base of every error the product raises on purpose. */
@@ -50,6 +51,13 @@ export class FailedPreconditionError extends TsctlError {
 export class UnavailableError extends TsctlError {
   constructor(message: string, cause?: unknown) {
     super("Unavailable", message, { cause, temporary: true });
+  }
+}
+
+/** PermissionDeniedError: the caller's certificate or token does not allow the call. */
+export class PermissionDeniedError extends TsctlError {
+  constructor(message: string) {
+    super("PermissionDenied", message);
   }
 }
 

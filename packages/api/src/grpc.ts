@@ -15,6 +15,7 @@ const codeToStatus: Record<ErrorCode, grpc.status> = {
   InvalidArgument: grpc.status.INVALID_ARGUMENT,
   FailedPrecondition: grpc.status.FAILED_PRECONDITION,
   Unavailable: grpc.status.UNAVAILABLE,
+  PermissionDenied: grpc.status.PERMISSION_DENIED,
   Internal: grpc.status.INTERNAL,
 };
 
@@ -39,6 +40,9 @@ export function fromGrpcError(err: unknown): TsctlError {
       return new TsctlError("InvalidArgument", details);
     case grpc.status.FAILED_PRECONDITION:
       return new TsctlError("FailedPrecondition", details);
+    case grpc.status.PERMISSION_DENIED:
+    case grpc.status.UNAUTHENTICATED:
+      return new TsctlError("PermissionDenied", details);
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:
       return new TsctlError("Unavailable", details, { temporary: true });
@@ -77,11 +81,17 @@ type Output<M> = M extends { output: infer O extends DescMessage } ? MessageShap
 type OutputInit<M> = M extends { output: infer O extends DescMessage } ? MessageInitShape<O> : never;
 type InputInit<M> = M extends { input: infer I extends DescMessage } ? MessageInitShape<I> : never;
 
-/** CallContext is given to every handler: the caller's metadata and a signal fired on cancel. */
+/**
+ * CallContext is given to every handler: the caller's metadata, a signal fired on cancel, and on
+ * TLS connections the certificate the client presented (DER), which is how handlers learn who
+ * calls (see authorize in tsd).
+ */
 export interface CallContext {
   readonly metadata: grpc.Metadata;
   readonly signal: AbortSignal;
   readonly peer: string;
+  /** DER of the client's certificate; undefined on the local socket or without a client cert. */
+  readonly peerCertificate?: Buffer;
 }
 
 /** ServiceHandlers derives the handler type from a generated service constant. */
@@ -101,6 +111,7 @@ export type ServerHandlers<S extends GenServiceMethods> = {
 interface AnyServerCall {
   metadata: grpc.Metadata;
   getPeer(): string;
+  getAuthContext?(): { sslPeerCertificate?: import("node:tls").PeerCertificate };
   on(event: string, listener: () => void): unknown;
 }
 
@@ -108,7 +119,10 @@ function contextOf(call: AnyServerCall): CallContext {
   const abort = new AbortController();
   call.on("cancelled", () => abort.abort());
   call.on("close", () => abort.abort());
-  return { metadata: call.metadata, signal: abort.signal, peer: call.getPeer() };
+  const raw = call.getAuthContext?.()?.sslPeerCertificate?.raw;
+  // Node reports "no certificate" as an empty object, not undefined.
+  const peerCertificate = raw && raw.length > 0 ? raw : undefined;
+  return { metadata: call.metadata, signal: abort.signal, peer: call.getPeer(), peerCertificate };
 }
 
 /** writeAll streams messages to a server stream, honouring back-pressure. */
@@ -285,9 +299,13 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
   return client as Client<S>;
 }
 
-/** dial opens a grpc-js channel. Targets: "unix:///path/to.sock" or "host:port" (insecure for now). */
-export function dial(target: string, credentials = grpc.credentials.createInsecure()): grpc.Client {
+/**
+ * dial opens a grpc-js channel. Targets: "unix:///path/to.sock" (insecure; local root only) or
+ * "host:port" with TLS credentials (see packages/tsd tls-credentials).
+ */
+export function dial(target: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): grpc.Client {
   return new grpc.Client(target, credentials, {
+    ...options,
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
     // An agent's session is one long-lived stream: HTTP/2 pings notice a manager that vanished

@@ -10,3 +10,5 @@ export * from "./errors.js";
 export * from "./grpc.js";
 export * from "./ids.js";
 export * from "./async-queue.js";
+export * from "./gen/tsctl/v1/ca_pb.js";
+export * from "./gen/tsctl/v1/membership_pb.js";

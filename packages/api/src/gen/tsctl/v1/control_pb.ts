@@ -8,7 +8,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Cluster, Node, NodeSpec, Service, ServiceSpec, Task, TaskState } from "./objects_pb.js";
+import type { Cluster, ClusterSpec, Node, NodeAvailability, NodeRole, NodeSpec, Service, ServiceSpec, Task, TaskState } from "./objects_pb.js";
 import { file_tsctl_v1_objects } from "./objects_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/control.proto.
  */
 export const file_tsctl_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0c2N0bC92MS9jb250cm9sLnByb3RvEgh0c2N0bC52MSI/ChBJbml0U3dhcm1SZXF1ZXN0EhYKDmFkdmVydGlzZV9hZGRyGAEgASgJEhMKC2xpc3Rlbl9hZGRyGAIgASgJIjgKEUluaXRTd2FybVJlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEgoKY2x1c3Rlcl9pZBgCIAEoCSIRCg9HZXRTd2FybVJlcXVlc3QiNgoQR2V0U3dhcm1SZXNwb25zZRIiCgdjbHVzdGVyGAEgASgLMhEudHNjdGwudjEuQ2x1c3RlciI7ChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIjCgRzcGVjGAEgASgLMhUudHNjdGwudjEuU2VydmljZVNwZWMiOwoVQ3JlYXRlU2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlIicKEUdldFNlcnZpY2VSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkiOAoSR2V0U2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlInIKFFVwZGF0ZVNlcnZpY2VSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoARIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuU2VydmljZVNwZWMSEAoIcm9sbGJhY2sYBCABKAgiOwoVVXBkYXRlU2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlIioKFFJlbW92ZVNlcnZpY2VSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkiFwoVUmVtb3ZlU2VydmljZVJlc3BvbnNlIjkKE0xpc3RTZXJ2aWNlc1JlcXVlc3QSDQoFbmFtZXMYASADKAkSEwoLaWRfcHJlZml4ZXMYAiADKAkiYgoOU2VydmljZVN1bW1hcnkSIgoHc2VydmljZRgBIAEoCzIRLnRzY3RsLnYxLlNlcnZpY2USFQoNcnVubmluZ190YXNrcxgCIAEoDRIVCg1kZXNpcmVkX3Rhc2tzGAMgASgNIkIKFExpc3RTZXJ2aWNlc1Jlc3BvbnNlEioKCHNlcnZpY2VzGAEgAygLMhgudHNjdGwudjEuU2VydmljZVN1bW1hcnkieQoQTGlzdFRhc2tzUmVxdWVzdBITCgtzZXJ2aWNlX2lkcxgBIAMoCRIQCghub2RlX2lkcxgCIAMoCRIrCg5kZXNpcmVkX3N0YXRlcxgDIAMoDjITLnRzY3RsLnYxLlRhc2tTdGF0ZRIRCglvbWl0X3NwZWMYBCABKAgiMgoRTGlzdFRhc2tzUmVzcG9uc2USHQoFdGFza3MYASADKAsyDi50c2N0bC52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiLwoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi50c2N0bC52MS5UYXNrIhIKEExpc3ROb2Rlc1JlcXVlc3QiMgoRTGlzdE5vZGVzUmVzcG9uc2USHQoFbm9kZXMYASADKAsyDi50c2N0bC52MS5Ob2RlIiEKDkdldE5vZGVSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkiLwoPR2V0Tm9kZVJlc3BvbnNlEhwKBG5vZGUYASABKAsyDi50c2N0bC52MS5Ob2RlIlcKEVVwZGF0ZU5vZGVSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoARIgCgRzcGVjGAMgASgLMhIudHNjdGwudjEuTm9kZVNwZWMiMgoSVXBkYXRlTm9kZVJlc3BvbnNlEhwKBG5vZGUYASABKAsyDi50c2N0bC52MS5Ob2RlImQKElNlcnZpY2VMb2dzUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDAoEdGFzaxgCIAEoCBIOCgZmb2xsb3cYAyABKAgSDAoEdGFpbBgEIAEoBRISCgp0aW1lc3RhbXBzGAUgASgIIoQBCgpMb2dNZXNzYWdlEg8KB3Rhc2tfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRISCgpzZXJ2aWNlX2lkGAMgASgJEgwKBHNsb3QYBCABKA0SFAoMdGltZXN0YW1wX21zGAUgASgBEg4KBnN0cmVhbRgGIAEoCRIMCgRkYXRhGAcgASgMMsEHCg5Db250cm9sU2VydmljZRJECglJbml0U3dhcm0SGi50c2N0bC52MS5Jbml0U3dhcm1SZXF1ZXN0GhsudHNjdGwudjEuSW5pdFN3YXJtUmVzcG9uc2USQQoIR2V0U3dhcm0SGS50c2N0bC52MS5HZXRTd2FybVJlcXVlc3QaGi50c2N0bC52MS5HZXRTd2FybVJlc3BvbnNlElAKDUNyZWF0ZVNlcnZpY2USHi50c2N0bC52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBofLnRzY3RsLnYxLkNyZWF0ZVNlcnZpY2VSZXNwb25zZRJHCgpHZXRTZXJ2aWNlEhsudHNjdGwudjEuR2V0U2VydmljZVJlcXVlc3QaHC50c2N0bC52MS5HZXRTZXJ2aWNlUmVzcG9uc2USUAoNVXBkYXRlU2VydmljZRIeLnRzY3RsLnYxLlVwZGF0ZVNlcnZpY2VSZXF1ZXN0Gh8udHNjdGwudjEuVXBkYXRlU2VydmljZVJlc3BvbnNlElAKDVJlbW92ZVNlcnZpY2USHi50c2N0bC52MS5SZW1vdmVTZXJ2aWNlUmVxdWVzdBofLnRzY3RsLnYxLlJlbW92ZVNlcnZpY2VSZXNwb25zZRJNCgxMaXN0U2VydmljZXMSHS50c2N0bC52MS5MaXN0U2VydmljZXNSZXF1ZXN0Gh4udHNjdGwudjEuTGlzdFNlcnZpY2VzUmVzcG9uc2USRAoJTGlzdFRhc2tzEhoudHNjdGwudjEuTGlzdFRhc2tzUmVxdWVzdBobLnRzY3RsLnYxLkxpc3RUYXNrc1Jlc3BvbnNlEj4KB0dldFRhc2sSGC50c2N0bC52MS5HZXRUYXNrUmVxdWVzdBoZLnRzY3RsLnYxLkdldFRhc2tSZXNwb25zZRJECglMaXN0Tm9kZXMSGi50c2N0bC52MS5MaXN0Tm9kZXNSZXF1ZXN0GhsudHNjdGwudjEuTGlzdE5vZGVzUmVzcG9uc2USPgoHR2V0Tm9kZRIYLnRzY3RsLnYxLkdldE5vZGVSZXF1ZXN0GhkudHNjdGwudjEuR2V0Tm9kZVJlc3BvbnNlEkcKClVwZGF0ZU5vZGUSGy50c2N0bC52MS5VcGRhdGVOb2RlUmVxdWVzdBocLnRzY3RsLnYxLlVwZGF0ZU5vZGVSZXNwb25zZRJDCgtTZXJ2aWNlTG9ncxIcLnRzY3RsLnYxLlNlcnZpY2VMb2dzUmVxdWVzdBoULnRzY3RsLnYxLkxvZ01lc3NhZ2UwAWIGcHJvdG8z", [file_tsctl_v1_objects]);
+  fileDesc("ChZ0c2N0bC92MS9jb250cm9sLnByb3RvEgh0c2N0bC52MSJ8ChBJbml0U3dhcm1SZXF1ZXN0EhYKDmFkdmVydGlzZV9hZGRyGAEgASgJEhMKC2xpc3Rlbl9hZGRyGAIgASgJEhYKDmRhdGFfcGF0aF9wb3J0GAMgASgNEiMKBHNwZWMYBCABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYyI4ChFJbml0U3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEhIKCmNsdXN0ZXJfaWQYAiABKAkiEQoPR2V0U3dhcm1SZXF1ZXN0IjYKEEdldFN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIilQEKEEpvaW5Td2FybVJlcXVlc3QSEwoLcmVtb3RlX2FkZHIYASABKAkSDQoFdG9rZW4YAiABKAkSFgoOYWR2ZXJ0aXNlX2FkZHIYAyABKAkSEwoLbGlzdGVuX2FkZHIYBCABKAkSMAoMYXZhaWxhYmlsaXR5GAUgASgOMhoudHNjdGwudjEuTm9kZUF2YWlsYWJpbGl0eSJGChFKb2luU3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEiAKBHJvbGUYAiABKA4yEi50c2N0bC52MS5Ob2RlUm9sZSIiChFMZWF2ZVN3YXJtUmVxdWVzdBINCgVmb3JjZRgBIAEoCCIUChJMZWF2ZVN3YXJtUmVzcG9uc2UihQEKElVwZGF0ZVN3YXJtUmVxdWVzdBIPCgd2ZXJzaW9uGAEgASgBEiMKBHNwZWMYAiABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYxIbChNyb3RhdGVfd29ya2VyX3Rva2VuGAMgASgIEhwKFHJvdGF0ZV9tYW5hZ2VyX3Rva2VuGAQgASgIIjkKE1VwZGF0ZVN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIiRwoTR2V0Sm9pblRva2VuUmVxdWVzdBIgCgRyb2xlGAEgASgOMhIudHNjdGwudjEuTm9kZVJvbGUSDgoGcm90YXRlGAIgASgIIjwKFEdldEpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhUKDW1hbmFnZXJfYWRkcnMYAiADKAkiOwoUQ3JlYXRlU2VydmljZVJlcXVlc3QSIwoEc3BlYxgBIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjIjsKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSInChFHZXRTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJIjgKEkdldFNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSJyChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAESIwoEc3BlYxgDIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhAKCHJvbGxiYWNrGAQgASgIIjsKFVVwZGF0ZVNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSIqChRSZW1vdmVTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJIhcKFVJlbW92ZVNlcnZpY2VSZXNwb25zZSI5ChNMaXN0U2VydmljZXNSZXF1ZXN0Eg0KBW5hbWVzGAEgAygJEhMKC2lkX3ByZWZpeGVzGAIgAygJImIKDlNlcnZpY2VTdW1tYXJ5EiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlEhUKDXJ1bm5pbmdfdGFza3MYAiABKA0SFQoNZGVzaXJlZF90YXNrcxgDIAEoDSJCChRMaXN0U2VydmljZXNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnRzY3RsLnYxLlNlcnZpY2VTdW1tYXJ5InkKEExpc3RUYXNrc1JlcXVlc3QSEwoLc2VydmljZV9pZHMYASADKAkSEAoIbm9kZV9pZHMYAiADKAkSKwoOZGVzaXJlZF9zdGF0ZXMYAyADKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSEQoJb21pdF9zcGVjGAQgASgIIjIKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udHNjdGwudjEuVGFzayIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udHNjdGwudjEuVGFzayISChBMaXN0Tm9kZXNSZXF1ZXN0IjIKEUxpc3ROb2Rlc1Jlc3BvbnNlEh0KBW5vZGVzGAEgAygLMg4udHNjdGwudjEuTm9kZSIhCg5HZXROb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJIi8KD0dldE5vZGVSZXNwb25zZRIcCgRub2RlGAEgASgLMg4udHNjdGwudjEuTm9kZSJXChFVcGRhdGVOb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAESIAoEc3BlYxgDIAEoCzISLnRzY3RsLnYxLk5vZGVTcGVjIjIKElVwZGF0ZU5vZGVSZXNwb25zZRIcCgRub2RlGAEgASgLMg4udHNjdGwudjEuTm9kZSIzChFSZW1vdmVOb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJEg0KBWZvcmNlGAIgASgIIhQKElJlbW92ZU5vZGVSZXNwb25zZSJkChJTZXJ2aWNlTG9nc1JlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEgwKBHRhc2sYAiABKAgSDgoGZm9sbG93GAMgASgIEgwKBHRhaWwYBCABKAUSEgoKdGltZXN0YW1wcxgFIAEoCCKEAQoKTG9nTWVzc2FnZRIPCgd0YXNrX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSEgoKc2VydmljZV9pZBgDIAEoCRIMCgRzbG90GAQgASgNEhQKDHRpbWVzdGFtcF9tcxgFIAEoARIOCgZzdHJlYW0YBiABKAkSDAoEZGF0YRgHIAEoDDK0CgoOQ29udHJvbFNlcnZpY2USRAoJSW5pdFN3YXJtEhoudHNjdGwudjEuSW5pdFN3YXJtUmVxdWVzdBobLnRzY3RsLnYxLkluaXRTd2FybVJlc3BvbnNlEkEKCEdldFN3YXJtEhkudHNjdGwudjEuR2V0U3dhcm1SZXF1ZXN0GhoudHNjdGwudjEuR2V0U3dhcm1SZXNwb25zZRJECglKb2luU3dhcm0SGi50c2N0bC52MS5Kb2luU3dhcm1SZXF1ZXN0GhsudHNjdGwudjEuSm9pblN3YXJtUmVzcG9uc2USRwoKTGVhdmVTd2FybRIbLnRzY3RsLnYxLkxlYXZlU3dhcm1SZXF1ZXN0GhwudHNjdGwudjEuTGVhdmVTd2FybVJlc3BvbnNlEkoKC1VwZGF0ZVN3YXJtEhwudHNjdGwudjEuVXBkYXRlU3dhcm1SZXF1ZXN0Gh0udHNjdGwudjEuVXBkYXRlU3dhcm1SZXNwb25zZRJNCgxHZXRKb2luVG9rZW4SHS50c2N0bC52MS5HZXRKb2luVG9rZW5SZXF1ZXN0Gh4udHNjdGwudjEuR2V0Sm9pblRva2VuUmVzcG9uc2USUAoNQ3JlYXRlU2VydmljZRIeLnRzY3RsLnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0Gh8udHNjdGwudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEkcKCkdldFNlcnZpY2USGy50c2N0bC52MS5HZXRTZXJ2aWNlUmVxdWVzdBocLnRzY3RsLnYxLkdldFNlcnZpY2VSZXNwb25zZRJQCg1VcGRhdGVTZXJ2aWNlEh4udHNjdGwudjEuVXBkYXRlU2VydmljZVJlcXVlc3QaHy50c2N0bC52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USUAoNUmVtb3ZlU2VydmljZRIeLnRzY3RsLnYxLlJlbW92ZVNlcnZpY2VSZXF1ZXN0Gh8udHNjdGwudjEuUmVtb3ZlU2VydmljZVJlc3BvbnNlEk0KDExpc3RTZXJ2aWNlcxIdLnRzY3RsLnYxLkxpc3RTZXJ2aWNlc1JlcXVlc3QaHi50c2N0bC52MS5MaXN0U2VydmljZXNSZXNwb25zZRJECglMaXN0VGFza3MSGi50c2N0bC52MS5MaXN0VGFza3NSZXF1ZXN0GhsudHNjdGwudjEuTGlzdFRhc2tzUmVzcG9uc2USPgoHR2V0VGFzaxIYLnRzY3RsLnYxLkdldFRhc2tSZXF1ZXN0GhkudHNjdGwudjEuR2V0VGFza1Jlc3BvbnNlEkQKCUxpc3ROb2RlcxIaLnRzY3RsLnYxLkxpc3ROb2Rlc1JlcXVlc3QaGy50c2N0bC52MS5MaXN0Tm9kZXNSZXNwb25zZRI+CgdHZXROb2RlEhgudHNjdGwudjEuR2V0Tm9kZVJlcXVlc3QaGS50c2N0bC52MS5HZXROb2RlUmVzcG9uc2USRwoKVXBkYXRlTm9kZRIbLnRzY3RsLnYxLlVwZGF0ZU5vZGVSZXF1ZXN0GhwudHNjdGwudjEuVXBkYXRlTm9kZVJlc3BvbnNlEkcKClJlbW92ZU5vZGUSGy50c2N0bC52MS5SZW1vdmVOb2RlUmVxdWVzdBocLnRzY3RsLnYxLlJlbW92ZU5vZGVSZXNwb25zZRJDCgtTZXJ2aWNlTG9ncxIcLnRzY3RsLnYxLlNlcnZpY2VMb2dzUmVxdWVzdBoULnRzY3RsLnYxLkxvZ01lc3NhZ2UwAWIGcHJvdG8z", [file_tsctl_v1_objects]);
 
 /**
  * @generated from message tsctl.v1.InitSwarmRequest
@@ -31,6 +31,20 @@ export type InitSwarmRequest = Message<"tsctl.v1.InitSwarmRequest"> & {
    * @generated from field: string listen_addr = 2;
    */
   listenAddr: string;
+
+  /**
+   * 0 means the default (4789).
+   *
+   * @generated from field: uint32 data_path_port = 3;
+   */
+  dataPathPort: number;
+
+  /**
+   * Overrides of the cluster defaults; unset fields keep them.
+   *
+   * @generated from field: tsctl.v1.ClusterSpec spec = 4;
+   */
+  spec?: ClusterSpec | undefined;
 };
 
 /**
@@ -93,6 +107,192 @@ export const GetSwarmResponseSchema: GenMessage<GetSwarmResponse> = /*@__PURE__*
   messageDesc(file_tsctl_v1_control, 3);
 
 /**
+ * @generated from message tsctl.v1.JoinSwarmRequest
+ */
+export type JoinSwarmRequest = Message<"tsctl.v1.JoinSwarmRequest"> & {
+  /**
+   * host:port of a manager; the port defaults to 2377.
+   *
+   * @generated from field: string remote_addr = 1;
+   */
+  remoteAddr: string;
+
+  /**
+   * @generated from field: string token = 2;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string advertise_addr = 3;
+   */
+  advertiseAddr: string;
+
+  /**
+   * @generated from field: string listen_addr = 4;
+   */
+  listenAddr: string;
+
+  /**
+   * @generated from field: tsctl.v1.NodeAvailability availability = 5;
+   */
+  availability: NodeAvailability;
+};
+
+/**
+ * Describes the message tsctl.v1.JoinSwarmRequest.
+ * Use `create(JoinSwarmRequestSchema)` to create a new message.
+ */
+export const JoinSwarmRequestSchema: GenMessage<JoinSwarmRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 4);
+
+/**
+ * @generated from message tsctl.v1.JoinSwarmResponse
+ */
+export type JoinSwarmResponse = Message<"tsctl.v1.JoinSwarmResponse"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * @generated from field: tsctl.v1.NodeRole role = 2;
+   */
+  role: NodeRole;
+};
+
+/**
+ * Describes the message tsctl.v1.JoinSwarmResponse.
+ * Use `create(JoinSwarmResponseSchema)` to create a new message.
+ */
+export const JoinSwarmResponseSchema: GenMessage<JoinSwarmResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 5);
+
+/**
+ * @generated from message tsctl.v1.LeaveSwarmRequest
+ */
+export type LeaveSwarmRequest = Message<"tsctl.v1.LeaveSwarmRequest"> & {
+  /**
+   * @generated from field: bool force = 1;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.LeaveSwarmRequest.
+ * Use `create(LeaveSwarmRequestSchema)` to create a new message.
+ */
+export const LeaveSwarmRequestSchema: GenMessage<LeaveSwarmRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 6);
+
+/**
+ * @generated from message tsctl.v1.LeaveSwarmResponse
+ */
+export type LeaveSwarmResponse = Message<"tsctl.v1.LeaveSwarmResponse"> & {
+};
+
+/**
+ * Describes the message tsctl.v1.LeaveSwarmResponse.
+ * Use `create(LeaveSwarmResponseSchema)` to create a new message.
+ */
+export const LeaveSwarmResponseSchema: GenMessage<LeaveSwarmResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 7);
+
+/**
+ * @generated from message tsctl.v1.UpdateSwarmRequest
+ */
+export type UpdateSwarmRequest = Message<"tsctl.v1.UpdateSwarmRequest"> & {
+  /**
+   * @generated from field: double version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: tsctl.v1.ClusterSpec spec = 2;
+   */
+  spec?: ClusterSpec | undefined;
+
+  /**
+   * @generated from field: bool rotate_worker_token = 3;
+   */
+  rotateWorkerToken: boolean;
+
+  /**
+   * @generated from field: bool rotate_manager_token = 4;
+   */
+  rotateManagerToken: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.UpdateSwarmRequest.
+ * Use `create(UpdateSwarmRequestSchema)` to create a new message.
+ */
+export const UpdateSwarmRequestSchema: GenMessage<UpdateSwarmRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 8);
+
+/**
+ * @generated from message tsctl.v1.UpdateSwarmResponse
+ */
+export type UpdateSwarmResponse = Message<"tsctl.v1.UpdateSwarmResponse"> & {
+  /**
+   * @generated from field: tsctl.v1.Cluster cluster = 1;
+   */
+  cluster?: Cluster | undefined;
+};
+
+/**
+ * Describes the message tsctl.v1.UpdateSwarmResponse.
+ * Use `create(UpdateSwarmResponseSchema)` to create a new message.
+ */
+export const UpdateSwarmResponseSchema: GenMessage<UpdateSwarmResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 9);
+
+/**
+ * @generated from message tsctl.v1.GetJoinTokenRequest
+ */
+export type GetJoinTokenRequest = Message<"tsctl.v1.GetJoinTokenRequest"> & {
+  /**
+   * @generated from field: tsctl.v1.NodeRole role = 1;
+   */
+  role: NodeRole;
+
+  /**
+   * @generated from field: bool rotate = 2;
+   */
+  rotate: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.GetJoinTokenRequest.
+ * Use `create(GetJoinTokenRequestSchema)` to create a new message.
+ */
+export const GetJoinTokenRequestSchema: GenMessage<GetJoinTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 10);
+
+/**
+ * @generated from message tsctl.v1.GetJoinTokenResponse
+ */
+export type GetJoinTokenResponse = Message<"tsctl.v1.GetJoinTokenResponse"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * host:port of every manager, the leader first.
+   *
+   * @generated from field: repeated string manager_addrs = 2;
+   */
+  managerAddrs: string[];
+};
+
+/**
+ * Describes the message tsctl.v1.GetJoinTokenResponse.
+ * Use `create(GetJoinTokenResponseSchema)` to create a new message.
+ */
+export const GetJoinTokenResponseSchema: GenMessage<GetJoinTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 11);
+
+/**
  * @generated from message tsctl.v1.CreateServiceRequest
  */
 export type CreateServiceRequest = Message<"tsctl.v1.CreateServiceRequest"> & {
@@ -107,7 +307,7 @@ export type CreateServiceRequest = Message<"tsctl.v1.CreateServiceRequest"> & {
  * Use `create(CreateServiceRequestSchema)` to create a new message.
  */
 export const CreateServiceRequestSchema: GenMessage<CreateServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 4);
+  messageDesc(file_tsctl_v1_control, 12);
 
 /**
  * @generated from message tsctl.v1.CreateServiceResponse
@@ -124,7 +324,7 @@ export type CreateServiceResponse = Message<"tsctl.v1.CreateServiceResponse"> & 
  * Use `create(CreateServiceResponseSchema)` to create a new message.
  */
 export const CreateServiceResponseSchema: GenMessage<CreateServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 5);
+  messageDesc(file_tsctl_v1_control, 13);
 
 /**
  * @generated from message tsctl.v1.GetServiceRequest
@@ -141,7 +341,7 @@ export type GetServiceRequest = Message<"tsctl.v1.GetServiceRequest"> & {
  * Use `create(GetServiceRequestSchema)` to create a new message.
  */
 export const GetServiceRequestSchema: GenMessage<GetServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 6);
+  messageDesc(file_tsctl_v1_control, 14);
 
 /**
  * @generated from message tsctl.v1.GetServiceResponse
@@ -158,7 +358,7 @@ export type GetServiceResponse = Message<"tsctl.v1.GetServiceResponse"> & {
  * Use `create(GetServiceResponseSchema)` to create a new message.
  */
 export const GetServiceResponseSchema: GenMessage<GetServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 7);
+  messageDesc(file_tsctl_v1_control, 15);
 
 /**
  * @generated from message tsctl.v1.UpdateServiceRequest
@@ -192,7 +392,7 @@ export type UpdateServiceRequest = Message<"tsctl.v1.UpdateServiceRequest"> & {
  * Use `create(UpdateServiceRequestSchema)` to create a new message.
  */
 export const UpdateServiceRequestSchema: GenMessage<UpdateServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 8);
+  messageDesc(file_tsctl_v1_control, 16);
 
 /**
  * @generated from message tsctl.v1.UpdateServiceResponse
@@ -209,7 +409,7 @@ export type UpdateServiceResponse = Message<"tsctl.v1.UpdateServiceResponse"> & 
  * Use `create(UpdateServiceResponseSchema)` to create a new message.
  */
 export const UpdateServiceResponseSchema: GenMessage<UpdateServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 9);
+  messageDesc(file_tsctl_v1_control, 17);
 
 /**
  * @generated from message tsctl.v1.RemoveServiceRequest
@@ -226,7 +426,7 @@ export type RemoveServiceRequest = Message<"tsctl.v1.RemoveServiceRequest"> & {
  * Use `create(RemoveServiceRequestSchema)` to create a new message.
  */
 export const RemoveServiceRequestSchema: GenMessage<RemoveServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 10);
+  messageDesc(file_tsctl_v1_control, 18);
 
 /**
  * @generated from message tsctl.v1.RemoveServiceResponse
@@ -239,7 +439,7 @@ export type RemoveServiceResponse = Message<"tsctl.v1.RemoveServiceResponse"> & 
  * Use `create(RemoveServiceResponseSchema)` to create a new message.
  */
 export const RemoveServiceResponseSchema: GenMessage<RemoveServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 11);
+  messageDesc(file_tsctl_v1_control, 19);
 
 /**
  * @generated from message tsctl.v1.ListServicesRequest
@@ -261,7 +461,7 @@ export type ListServicesRequest = Message<"tsctl.v1.ListServicesRequest"> & {
  * Use `create(ListServicesRequestSchema)` to create a new message.
  */
 export const ListServicesRequestSchema: GenMessage<ListServicesRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 12);
+  messageDesc(file_tsctl_v1_control, 20);
 
 /**
  * @generated from message tsctl.v1.ServiceSummary
@@ -288,7 +488,7 @@ export type ServiceSummary = Message<"tsctl.v1.ServiceSummary"> & {
  * Use `create(ServiceSummarySchema)` to create a new message.
  */
 export const ServiceSummarySchema: GenMessage<ServiceSummary> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 13);
+  messageDesc(file_tsctl_v1_control, 21);
 
 /**
  * @generated from message tsctl.v1.ListServicesResponse
@@ -305,7 +505,7 @@ export type ListServicesResponse = Message<"tsctl.v1.ListServicesResponse"> & {
  * Use `create(ListServicesResponseSchema)` to create a new message.
  */
 export const ListServicesResponseSchema: GenMessage<ListServicesResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 14);
+  messageDesc(file_tsctl_v1_control, 22);
 
 /**
  * @generated from message tsctl.v1.ListTasksRequest
@@ -339,7 +539,7 @@ export type ListTasksRequest = Message<"tsctl.v1.ListTasksRequest"> & {
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 15);
+  messageDesc(file_tsctl_v1_control, 23);
 
 /**
  * @generated from message tsctl.v1.ListTasksResponse
@@ -356,7 +556,7 @@ export type ListTasksResponse = Message<"tsctl.v1.ListTasksResponse"> & {
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 16);
+  messageDesc(file_tsctl_v1_control, 24);
 
 /**
  * @generated from message tsctl.v1.GetTaskRequest
@@ -373,7 +573,7 @@ export type GetTaskRequest = Message<"tsctl.v1.GetTaskRequest"> & {
  * Use `create(GetTaskRequestSchema)` to create a new message.
  */
 export const GetTaskRequestSchema: GenMessage<GetTaskRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 17);
+  messageDesc(file_tsctl_v1_control, 25);
 
 /**
  * @generated from message tsctl.v1.GetTaskResponse
@@ -390,7 +590,7 @@ export type GetTaskResponse = Message<"tsctl.v1.GetTaskResponse"> & {
  * Use `create(GetTaskResponseSchema)` to create a new message.
  */
 export const GetTaskResponseSchema: GenMessage<GetTaskResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 18);
+  messageDesc(file_tsctl_v1_control, 26);
 
 /**
  * @generated from message tsctl.v1.ListNodesRequest
@@ -403,7 +603,7 @@ export type ListNodesRequest = Message<"tsctl.v1.ListNodesRequest"> & {
  * Use `create(ListNodesRequestSchema)` to create a new message.
  */
 export const ListNodesRequestSchema: GenMessage<ListNodesRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 19);
+  messageDesc(file_tsctl_v1_control, 27);
 
 /**
  * @generated from message tsctl.v1.ListNodesResponse
@@ -420,7 +620,7 @@ export type ListNodesResponse = Message<"tsctl.v1.ListNodesResponse"> & {
  * Use `create(ListNodesResponseSchema)` to create a new message.
  */
 export const ListNodesResponseSchema: GenMessage<ListNodesResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 20);
+  messageDesc(file_tsctl_v1_control, 28);
 
 /**
  * @generated from message tsctl.v1.GetNodeRequest
@@ -437,7 +637,7 @@ export type GetNodeRequest = Message<"tsctl.v1.GetNodeRequest"> & {
  * Use `create(GetNodeRequestSchema)` to create a new message.
  */
 export const GetNodeRequestSchema: GenMessage<GetNodeRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 21);
+  messageDesc(file_tsctl_v1_control, 29);
 
 /**
  * @generated from message tsctl.v1.GetNodeResponse
@@ -454,7 +654,7 @@ export type GetNodeResponse = Message<"tsctl.v1.GetNodeResponse"> & {
  * Use `create(GetNodeResponseSchema)` to create a new message.
  */
 export const GetNodeResponseSchema: GenMessage<GetNodeResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 22);
+  messageDesc(file_tsctl_v1_control, 30);
 
 /**
  * @generated from message tsctl.v1.UpdateNodeRequest
@@ -481,7 +681,7 @@ export type UpdateNodeRequest = Message<"tsctl.v1.UpdateNodeRequest"> & {
  * Use `create(UpdateNodeRequestSchema)` to create a new message.
  */
 export const UpdateNodeRequestSchema: GenMessage<UpdateNodeRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 23);
+  messageDesc(file_tsctl_v1_control, 31);
 
 /**
  * @generated from message tsctl.v1.UpdateNodeResponse
@@ -498,7 +698,42 @@ export type UpdateNodeResponse = Message<"tsctl.v1.UpdateNodeResponse"> & {
  * Use `create(UpdateNodeResponseSchema)` to create a new message.
  */
 export const UpdateNodeResponseSchema: GenMessage<UpdateNodeResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 24);
+  messageDesc(file_tsctl_v1_control, 32);
+
+/**
+ * @generated from message tsctl.v1.RemoveNodeRequest
+ */
+export type RemoveNodeRequest = Message<"tsctl.v1.RemoveNodeRequest"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.RemoveNodeRequest.
+ * Use `create(RemoveNodeRequestSchema)` to create a new message.
+ */
+export const RemoveNodeRequestSchema: GenMessage<RemoveNodeRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 33);
+
+/**
+ * @generated from message tsctl.v1.RemoveNodeResponse
+ */
+export type RemoveNodeResponse = Message<"tsctl.v1.RemoveNodeResponse"> & {
+};
+
+/**
+ * Describes the message tsctl.v1.RemoveNodeResponse.
+ * Use `create(RemoveNodeResponseSchema)` to create a new message.
+ */
+export const RemoveNodeResponseSchema: GenMessage<RemoveNodeResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 34);
 
 /**
  * @generated from message tsctl.v1.ServiceLogsRequest
@@ -539,7 +774,7 @@ export type ServiceLogsRequest = Message<"tsctl.v1.ServiceLogsRequest"> & {
  * Use `create(ServiceLogsRequestSchema)` to create a new message.
  */
 export const ServiceLogsRequestSchema: GenMessage<ServiceLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 25);
+  messageDesc(file_tsctl_v1_control, 35);
 
 /**
  * @generated from message tsctl.v1.LogMessage
@@ -588,7 +823,7 @@ export type LogMessage = Message<"tsctl.v1.LogMessage"> & {
  * Use `create(LogMessageSchema)` to create a new message.
  */
 export const LogMessageSchema: GenMessage<LogMessage> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 26);
+  messageDesc(file_tsctl_v1_control, 36);
 
 /**
  * @generated from service tsctl.v1.ControlService
@@ -606,7 +841,8 @@ export const ControlService: GenService<{
     output: typeof InitSwarmResponseSchema;
   },
   /**
-   * GetSwarm returns the cluster object. FAILED_PRECONDITION when the node is not a manager.
+   * GetSwarm returns the cluster object (without the CA key or join tokens).
+   * FAILED_PRECONDITION when the node is not a manager.
    *
    * @generated from rpc tsctl.v1.ControlService.GetSwarm
    */
@@ -614,6 +850,51 @@ export const ControlService: GenService<{
     methodKind: "unary";
     input: typeof GetSwarmRequestSchema;
     output: typeof GetSwarmResponseSchema;
+  },
+  /**
+   * JoinSwarm makes this node join the cluster a manager at remote_addr belongs to. Handled by
+   * the local daemon. INVALID_ARGUMENT for a malformed token, PERMISSION_DENIED when the manager
+   * refuses it, FAILED_PRECONDITION when the node is already in a swarm.
+   *
+   * @generated from rpc tsctl.v1.ControlService.JoinSwarm
+   */
+  joinSwarm: {
+    methodKind: "unary";
+    input: typeof JoinSwarmRequestSchema;
+    output: typeof JoinSwarmResponseSchema;
+  },
+  /**
+   * LeaveSwarm takes this node out of its swarm. A manager must pass force (and is refused when
+   * leaving would cost the cluster its quorum, unless it is the last manager).
+   *
+   * @generated from rpc tsctl.v1.ControlService.LeaveSwarm
+   */
+  leaveSwarm: {
+    methodKind: "unary";
+    input: typeof LeaveSwarmRequestSchema;
+    output: typeof LeaveSwarmResponseSchema;
+  },
+  /**
+   * UpdateSwarm replaces the cluster spec (compare-and-swap on version) and optionally rotates
+   * join tokens.
+   *
+   * @generated from rpc tsctl.v1.ControlService.UpdateSwarm
+   */
+  updateSwarm: {
+    methodKind: "unary";
+    input: typeof UpdateSwarmRequestSchema;
+    output: typeof UpdateSwarmResponseSchema;
+  },
+  /**
+   * GetJoinToken returns the token for a role (rotating it first when asked) and the managers'
+   * addresses.
+   *
+   * @generated from rpc tsctl.v1.ControlService.GetJoinToken
+   */
+  getJoinToken: {
+    methodKind: "unary";
+    input: typeof GetJoinTokenRequestSchema;
+    output: typeof GetJoinTokenResponseSchema;
   },
   /**
    * CreateService validates and stores a new service. ALREADY_EXISTS if the name is taken,
@@ -709,6 +990,7 @@ export const ControlService: GenService<{
   },
   /**
    * UpdateNode replaces a node's spec (availability, labels, role), compare-and-swap on version.
+   * A demotion that would cost the managers their quorum is FAILED_PRECONDITION.
    *
    * @generated from rpc tsctl.v1.ControlService.UpdateNode
    */
@@ -716,6 +998,17 @@ export const ControlService: GenService<{
     methodKind: "unary";
     input: typeof UpdateNodeRequestSchema;
     output: typeof UpdateNodeResponseSchema;
+  },
+  /**
+   * RemoveNode deletes a node that is down (or any worker with force). Managers must be demoted
+   * first.
+   *
+   * @generated from rpc tsctl.v1.ControlService.RemoveNode
+   */
+  removeNode: {
+    methodKind: "unary";
+    input: typeof RemoveNodeRequestSchema;
+    output: typeof RemoveNodeResponseSchema;
   },
   /**
    * ServiceLogs streams the log lines of a service's tasks (or of one task).

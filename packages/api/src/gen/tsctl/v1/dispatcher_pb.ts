@@ -8,7 +8,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { LogMessage } from "./control_pb.js";
 import { file_tsctl_v1_control } from "./control_pb.js";
-import type { NodeDescription, Task, TaskStatus } from "./objects_pb.js";
+import type { NodeDescription, NodeRole, Task, TaskStatus } from "./objects_pb.js";
 import { file_tsctl_v1_objects } from "./objects_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/dispatcher.proto.
  */
 export const file_tsctl_v1_dispatcher: GenFile = /*@__PURE__*/
-  fileDesc("Chl0c2N0bC92MS9kaXNwYXRjaGVyLnByb3RvEgh0c2N0bC52MSLCAQoMQWdlbnRNZXNzYWdlEiYKCHJlZ2lzdGVyGAEgASgLMhIudHNjdGwudjEuUmVnaXN0ZXJIABIoCgloZWFydGJlYXQYAiABKAsyEy50c2N0bC52MS5IZWFydGJlYXRIABI1Cg5zdGF0dXNfdXBkYXRlcxgDIAEoCzIbLnRzY3RsLnYxLlRhc2tTdGF0dXNVcGRhdGVzSAASIgoEbG9ncxgEIAEoCzISLnRzY3RsLnYxLkxvZ0NodW5rSABCBQoDbXNnIlkKCFJlZ2lzdGVyEg8KB25vZGVfaWQYASABKAkSLgoLZGVzY3JpcHRpb24YAiABKAsyGS50c2N0bC52MS5Ob2RlRGVzY3JpcHRpb24SDAoEYWRkchgDIAEoCSILCglIZWFydGJlYXQiSQoQVGFza1N0YXR1c1VwZGF0ZRIPCgd0YXNrX2lkGAEgASgJEiQKBnN0YXR1cxgCIAEoCzIULnRzY3RsLnYxLlRhc2tTdGF0dXMiQAoRVGFza1N0YXR1c1VwZGF0ZXMSKwoHdXBkYXRlcxgBIAMoCzIaLnRzY3RsLnYxLlRhc2tTdGF0dXNVcGRhdGUiaAoITG9nQ2h1bmsSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEiYKCG1lc3NhZ2VzGAIgAygLMhQudHNjdGwudjEuTG9nTWVzc2FnZRIMCgRkb25lGAMgASgIEg0KBWVycm9yGAQgASgJIugBCg5NYW5hZ2VyTWVzc2FnZRIzCg9zZXNzaW9uX3N0YXJ0ZWQYASABKAsyGC50c2N0bC52MS5TZXNzaW9uU3RhcnRlZEgAEiwKC2Fzc2lnbm1lbnRzGAIgASgLMhUudHNjdGwudjEuQXNzaWdubWVudHNIABI1ChBsb2dfc3Vic2NyaXB0aW9uGAMgASgLMhkudHNjdGwudjEuTG9nU3Vic2NyaXB0aW9uSAASNQoKbG9nX2NhbmNlbBgEIAEoCzIfLnRzY3RsLnYxLkxvZ1N1YnNjcmlwdGlvbkNhbmNlbEgAQgUKA21zZyJBCg5TZXNzaW9uU3RhcnRlZBISCgpzZXNzaW9uX2lkGAEgASgJEhsKE2hlYXJ0YmVhdF9wZXJpb2RfbXMYAiABKAEiVAoLQXNzaWdubWVudHMSDAoEZnVsbBgBIAEoCBIdCgV0YXNrcxgCIAMoCzIOLnRzY3RsLnYxLlRhc2sSGAoQcmVtb3ZlZF90YXNrX2lkcxgDIAMoCSJaCg9Mb2dTdWJzY3JpcHRpb24SFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEhAKCHRhc2tfaWRzGAIgAygJEg4KBmZvbGxvdxgDIAEoCBIMCgR0YWlsGAQgASgFIjAKFUxvZ1N1YnNjcmlwdGlvbkNhbmNlbBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkyVAoRRGlzcGF0Y2hlclNlcnZpY2USPwoHU2Vzc2lvbhIWLnRzY3RsLnYxLkFnZW50TWVzc2FnZRoYLnRzY3RsLnYxLk1hbmFnZXJNZXNzYWdlKAEwAWIGcHJvdG8z", [file_tsctl_v1_control, file_tsctl_v1_objects]);
+  fileDesc("Chl0c2N0bC92MS9kaXNwYXRjaGVyLnByb3RvEgh0c2N0bC52MSLCAQoMQWdlbnRNZXNzYWdlEiYKCHJlZ2lzdGVyGAEgASgLMhIudHNjdGwudjEuUmVnaXN0ZXJIABIoCgloZWFydGJlYXQYAiABKAsyEy50c2N0bC52MS5IZWFydGJlYXRIABI1Cg5zdGF0dXNfdXBkYXRlcxgDIAEoCzIbLnRzY3RsLnYxLlRhc2tTdGF0dXNVcGRhdGVzSAASIgoEbG9ncxgEIAEoCzISLnRzY3RsLnYxLkxvZ0NodW5rSABCBQoDbXNnIlkKCFJlZ2lzdGVyEg8KB25vZGVfaWQYASABKAkSLgoLZGVzY3JpcHRpb24YAiABKAsyGS50c2N0bC52MS5Ob2RlRGVzY3JpcHRpb24SDAoEYWRkchgDIAEoCSILCglIZWFydGJlYXQiSQoQVGFza1N0YXR1c1VwZGF0ZRIPCgd0YXNrX2lkGAEgASgJEiQKBnN0YXR1cxgCIAEoCzIULnRzY3RsLnYxLlRhc2tTdGF0dXMiQAoRVGFza1N0YXR1c1VwZGF0ZXMSKwoHdXBkYXRlcxgBIAMoCzIaLnRzY3RsLnYxLlRhc2tTdGF0dXNVcGRhdGUiaAoITG9nQ2h1bmsSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEiYKCG1lc3NhZ2VzGAIgAygLMhQudHNjdGwudjEuTG9nTWVzc2FnZRIMCgRkb25lGAMgASgIEg0KBWVycm9yGAQgASgJIpACCg5NYW5hZ2VyTWVzc2FnZRIzCg9zZXNzaW9uX3N0YXJ0ZWQYASABKAsyGC50c2N0bC52MS5TZXNzaW9uU3RhcnRlZEgAEiwKC2Fzc2lnbm1lbnRzGAIgASgLMhUudHNjdGwudjEuQXNzaWdubWVudHNIABI1ChBsb2dfc3Vic2NyaXB0aW9uGAMgASgLMhkudHNjdGwudjEuTG9nU3Vic2NyaXB0aW9uSAASNQoKbG9nX2NhbmNlbBgEIAEoCzIfLnRzY3RsLnYxLkxvZ1N1YnNjcmlwdGlvbkNhbmNlbEgAEiYKCHJlZGlyZWN0GAUgASgLMhIudHNjdGwudjEuUmVkaXJlY3RIAEIFCgNtc2cilQEKDlNlc3Npb25TdGFydGVkEhIKCnNlc3Npb25faWQYASABKAkSGwoTaGVhcnRiZWF0X3BlcmlvZF9tcxgCIAEoARIoCghtYW5hZ2VycxgDIAMoCzIWLnRzY3RsLnYxLldlaWdodGVkUGVlchIoCgxkZXNpcmVkX3JvbGUYBCABKA4yEi50c2N0bC52MS5Ob2RlUm9sZSItCgxXZWlnaHRlZFBlZXISDwoHbm9kZV9pZBgBIAEoCRIMCgRhZGRyGAIgASgJIkkKCFJlZGlyZWN0EhMKC2xlYWRlcl9hZGRyGAEgASgJEigKCG1hbmFnZXJzGAIgAygLMhYudHNjdGwudjEuV2VpZ2h0ZWRQZWVyIlQKC0Fzc2lnbm1lbnRzEgwKBGZ1bGwYASABKAgSHQoFdGFza3MYAiADKAsyDi50c2N0bC52MS5UYXNrEhgKEHJlbW92ZWRfdGFza19pZHMYAyADKAkiWgoPTG9nU3Vic2NyaXB0aW9uEhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIQCgh0YXNrX2lkcxgCIAMoCRIOCgZmb2xsb3cYAyABKAgSDAoEdGFpbBgEIAEoBSIwChVMb2dTdWJzY3JpcHRpb25DYW5jZWwSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJMlQKEURpc3BhdGNoZXJTZXJ2aWNlEj8KB1Nlc3Npb24SFi50c2N0bC52MS5BZ2VudE1lc3NhZ2UaGC50c2N0bC52MS5NYW5hZ2VyTWVzc2FnZSgBMAFiBnByb3RvMw", [file_tsctl_v1_control, file_tsctl_v1_objects]);
 
 /**
  * @generated from message tsctl.v1.AgentMessage
@@ -205,6 +205,12 @@ export type ManagerMessage = Message<"tsctl.v1.ManagerMessage"> & {
      */
     value: LogSubscriptionCancel;
     case: "logCancel";
+  } | {
+    /**
+     * @generated from field: tsctl.v1.Redirect redirect = 5;
+     */
+    value: Redirect;
+    case: "redirect";
   } | { case: undefined; value?: undefined };
 };
 
@@ -228,6 +234,21 @@ export type SessionStarted = Message<"tsctl.v1.SessionStarted"> & {
    * @generated from field: double heartbeat_period_ms = 2;
    */
   heartbeatPeriodMs: number;
+
+  /**
+   * Every manager the agent may fail over to, the leader first.
+   *
+   * @generated from field: repeated tsctl.v1.WeightedPeer managers = 3;
+   */
+  managers: WeightedPeer[];
+
+  /**
+   * The role the cluster wants this node in; the node renews its certificate (and joins or
+   * leaves the etcd membership) when it differs from the role of its certificate.
+   *
+   * @generated from field: tsctl.v1.NodeRole desired_role = 4;
+   */
+  desiredRole: NodeRole;
 };
 
 /**
@@ -236,6 +257,55 @@ export type SessionStarted = Message<"tsctl.v1.SessionStarted"> & {
  */
 export const SessionStartedSchema: GenMessage<SessionStarted> = /*@__PURE__*/
   messageDesc(file_tsctl_v1_dispatcher, 7);
+
+/**
+ * @generated from message tsctl.v1.WeightedPeer
+ */
+export type WeightedPeer = Message<"tsctl.v1.WeightedPeer"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * host:port of the manager's gRPC listener.
+   *
+   * @generated from field: string addr = 2;
+   */
+  addr: string;
+};
+
+/**
+ * Describes the message tsctl.v1.WeightedPeer.
+ * Use `create(WeightedPeerSchema)` to create a new message.
+ */
+export const WeightedPeerSchema: GenMessage<WeightedPeer> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_dispatcher, 8);
+
+/**
+ * Redirect is a follower's only answer to a session: dial the leader instead. leader_addr is
+ * empty while no leader is known; the agent then tries the other managers after a pause.
+ *
+ * @generated from message tsctl.v1.Redirect
+ */
+export type Redirect = Message<"tsctl.v1.Redirect"> & {
+  /**
+   * @generated from field: string leader_addr = 1;
+   */
+  leaderAddr: string;
+
+  /**
+   * @generated from field: repeated tsctl.v1.WeightedPeer managers = 2;
+   */
+  managers: WeightedPeer[];
+};
+
+/**
+ * Describes the message tsctl.v1.Redirect.
+ * Use `create(RedirectSchema)` to create a new message.
+ */
+export const RedirectSchema: GenMessage<Redirect> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_dispatcher, 9);
 
 /**
  * Assignments carries tasks the node must run (with their desired state) and ids of tasks it
@@ -265,7 +335,7 @@ export type Assignments = Message<"tsctl.v1.Assignments"> & {
  * Use `create(AssignmentsSchema)` to create a new message.
  */
 export const AssignmentsSchema: GenMessage<Assignments> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_dispatcher, 8);
+  messageDesc(file_tsctl_v1_dispatcher, 10);
 
 /**
  * @generated from message tsctl.v1.LogSubscription
@@ -297,7 +367,7 @@ export type LogSubscription = Message<"tsctl.v1.LogSubscription"> & {
  * Use `create(LogSubscriptionSchema)` to create a new message.
  */
 export const LogSubscriptionSchema: GenMessage<LogSubscription> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_dispatcher, 9);
+  messageDesc(file_tsctl_v1_dispatcher, 11);
 
 /**
  * @generated from message tsctl.v1.LogSubscriptionCancel
@@ -314,7 +384,7 @@ export type LogSubscriptionCancel = Message<"tsctl.v1.LogSubscriptionCancel"> & 
  * Use `create(LogSubscriptionCancelSchema)` to create a new message.
  */
 export const LogSubscriptionCancelSchema: GenMessage<LogSubscriptionCancel> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_dispatcher, 10);
+  messageDesc(file_tsctl_v1_dispatcher, 12);
 
 /**
  * @generated from service tsctl.v1.DispatcherService
