@@ -13,3 +13,4 @@ export { freePort, startEtcd, startTempEtcd, type EtcdHandle } from "./etcd/inde
 export { EtcdBackend, MemoryBackend, openStore, type Store } from "./store/index.js";
 export { FakeClock, systemClock, type Clock } from "./clock.js";
 export { writeBootstrap } from "./bootstrap.js";
+export * from "./ca/index.js";
