@@ -200,6 +200,14 @@ export function addService<S extends GenServiceMethods>(
 export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Request metadata, e.g. the hop marker of a call a follower forwards to the leader. */
+  metadata?: Record<string, string>;
+}
+
+function metadataOf(opts?: CallOptions): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(opts?.metadata ?? {})) md.set(k, v);
+  return md;
 }
 
 /** BidiCall is the client side of a bidirectional stream. */
@@ -250,7 +258,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
       case "unary":
         client[m.localName] = (init: MessageInitShape<DescMessage>, opts?: CallOptions) =>
           new Promise((resolve, reject) => {
-            const call = raw.makeUnaryRequest(path, req.serialize, res.deserialize, create(m.input, init), new grpc.Metadata(), callOptions(opts), (err, value) =>
+            const call = raw.makeUnaryRequest(path, req.serialize, res.deserialize, create(m.input, init), metadataOf(opts), callOptions(opts), (err, value) =>
               err ? reject(fromGrpcError(err)) : resolve(value),
             );
             bindSignal(call, opts?.signal);
@@ -258,7 +266,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
         break;
       case "server_streaming":
         client[m.localName] = (init: MessageInitShape<DescMessage>, opts?: CallOptions) => {
-          const call = raw.makeServerStreamRequest(path, req.serialize, res.deserialize, create(m.input, init), new grpc.Metadata(), callOptions(opts));
+          const call = raw.makeServerStreamRequest(path, req.serialize, res.deserialize, create(m.input, init), metadataOf(opts), callOptions(opts));
           bindSignal(call, opts?.signal);
           return readStream(call);
         };
@@ -266,7 +274,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
       case "client_streaming":
         client[m.localName] = (source: AsyncIterable<MessageInitShape<DescMessage>>, opts?: CallOptions) =>
           new Promise((resolve, reject) => {
-            const call = raw.makeClientStreamRequest(path, req.serialize, res.deserialize, new grpc.Metadata(), callOptions(opts), (err, value) =>
+            const call = raw.makeClientStreamRequest(path, req.serialize, res.deserialize, metadataOf(opts), callOptions(opts), (err, value) =>
               err ? reject(fromGrpcError(err)) : resolve(value),
             );
             bindSignal(call, opts?.signal);
@@ -283,7 +291,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
         break;
       case "bidi_streaming":
         client[m.localName] = (opts?: CallOptions) => {
-          const call = raw.makeBidiStreamRequest(path, req.serialize, res.deserialize, new grpc.Metadata(), callOptions(opts));
+          const call = raw.makeBidiStreamRequest(path, req.serialize, res.deserialize, metadataOf(opts), callOptions(opts));
           bindSignal(call, opts?.signal);
           const iter = readStream(call);
           return {

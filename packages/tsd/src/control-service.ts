@@ -1,6 +1,7 @@
 /**
- * controlService is the thin gRPC face of the Control API: decode, delegate to the manager's
- * ControlApi (or to the daemon for swarm init), encode. No logic lives here.
+ * controlService is the thin gRPC face of the Control API on the leader: decode, delegate to the
+ * manager's ControlApi / SwarmApi (or to the daemon for node-local swarm membership), encode.
+ * routedControlService in front of it sends calls a follower receives to the leader.
  */
 import type { ControlService, ServiceHandlers } from "@tsctl/api";
 import { serviceLogs, type ControlApi } from "@tsctl/manager";
@@ -8,9 +9,19 @@ import type { Daemon } from "./daemon.js";
 
 export function controlService(daemon: Daemon): ServiceHandlers<typeof ControlService> {
   const api = async (): Promise<ControlApi> => (await daemon.awaitManager()).controlApi;
+  const swarm = async () => (await daemon.awaitManager()).swarmApi;
   return {
     initSwarm: async (req) => daemon.initSwarm(req),
-    getSwarm: async () => ({ cluster: (await daemon.awaitManager()).cluster() }),
+    joinSwarm: async (req) => daemon.joinSwarm(req),
+    leaveSwarm: async (req) => {
+      await daemon.leaveSwarm(req.force);
+      return {};
+    },
+    getSwarm: async () => ({ cluster: (await swarm()).getSwarm() }),
+    updateSwarm: async (req) => ({
+      cluster: await (await swarm()).updateSwarm(req.version, req.spec, req.rotateWorkerToken, req.rotateManagerToken),
+    }),
+    getJoinToken: async (req) => (await swarm()).joinToken(req.role, req.rotate),
     createService: async (req) => ({ service: await (await api()).createService(req.spec) }),
     getService: async (req) => ({ service: (await api()).getService(req.serviceId) }),
     updateService: async (req) => ({ service: await (await api()).updateService(req.serviceId, req.version, req.spec, req.rollback) }),
@@ -27,10 +38,16 @@ export function controlService(daemon: Daemon): ServiceHandlers<typeof ControlSe
     getTask: async (req) => ({ task: (await api()).getTask(req.taskId) }),
     listNodes: async () => ({ nodes: (await api()).listNodes() }),
     getNode: async (req) => ({ node: (await api()).getNode(req.nodeId) }),
-    updateNode: async (req) => ({ node: await (await api()).updateNode(req.nodeId, req.version, req.spec) }),
+    updateNode: async (req) => ({ node: await (await daemon.awaitManager()).updateNode(req.nodeId, req.version, req.spec) }),
+    removeNode: async (req) => {
+      await (await swarm()).removeNode(req.nodeId, req.force);
+      return {};
+    },
     serviceLogs: async function* (req, ctx) {
       const m = await daemon.awaitManager();
-      yield* serviceLogs(m.store, m.dispatcher, req, ctx.signal);
+      const dispatcher = m.dispatcher;
+      if (!dispatcher) throw new Error("internal: service logs reached a manager that is not the leader");
+      yield* serviceLogs(m.store, dispatcher, req, ctx.signal);
     },
   };
 }

@@ -143,4 +143,51 @@ export function registerNode(program: Command, ctx: Ctx): void {
       await ctl.updateNode({ nodeId: current.id, version: current.meta?.version ?? 0, spec });
       ctx.io.out(ref + "\n");
     });
+
+  const changeRole = (verb: "promote" | "demote", role: NodeRole) =>
+    node
+      .command(verb)
+      .description(verb === "promote" ? "Promote one or more nodes to manager in the swarm" : "Demote one or more nodes from manager in the swarm")
+      .argument("<node...>", "Nodes")
+      .action(async (refs: string[]) => {
+        const ctl = await ctx.session().control();
+        for (const ref of refs) {
+          try {
+            const current = await getNode(ctl, ref);
+            const name = current.description?.hostname || current.id;
+            const want = role === NodeRole.MANAGER ? "manager" : "worker";
+            if ((current.spec?.desiredRole ?? current.role) === role) {
+              ctx.io.out(`Node ${name} is already a ${want} in the swarm.\n`);
+              continue;
+            }
+            const spec = current.spec ? clone(NodeSpecSchema, current.spec) : create(NodeSpecSchema, {});
+            spec.desiredRole = role;
+            await ctl.updateNode({ nodeId: current.id, version: current.meta?.version ?? 0, spec });
+            ctx.io.out(`Node ${name} ${verb}d to a ${want} in the swarm.\n`);
+          } catch (err) {
+            ctx.report(err);
+          }
+        }
+      });
+  changeRole("promote", NodeRole.MANAGER);
+  changeRole("demote", NodeRole.WORKER);
+
+  node
+    .command("rm")
+    .alias("remove")
+    .description("Remove one or more nodes from the swarm")
+    .argument("<node...>", "Nodes")
+    .option("-f, --force", "Force remove a node from the swarm")
+    .action(async (refs: string[], opts: { force?: boolean }) => {
+      const ctl = await ctx.session().control();
+      for (const ref of refs) {
+        try {
+          const current = await getNode(ctl, ref);
+          await ctl.removeNode({ nodeId: current.id, force: opts.force ?? false });
+          ctx.io.out(ref + "\n");
+        } catch (err) {
+          ctx.report(err);
+        }
+      }
+    });
 }

@@ -6,8 +6,10 @@
 import { clone, create, equals } from "@bufbuild/protobuf";
 import {
   MetaSchema,
+  NodeRole,
   NodeState,
   NodeSchema,
+  Reachability,
   ServiceSchema,
   ServiceSpecSchema,
   TaskState,
@@ -37,7 +39,12 @@ export interface TaskFilter {
   desiredStates?: TaskState[];
 }
 
+/** ManagerView is the live part of MANAGER STATUS, which is computed on read, never stored. */
+export type ManagerView = () => { leaderId: string | undefined; reachable: Set<string> };
+
 export class ControlApi {
+  managerView: ManagerView | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly selfNodeId: string,
@@ -146,11 +153,21 @@ export class ControlApi {
   }
 
   listNodes(): Node[] {
-    return this.store.view((tx) => tx.list("node"));
+    return this.store.view((tx) => tx.list("node")).map((n) => this.withManagerStatus(n));
   }
 
   getNode(ref: string): Node {
-    return this.store.view((tx) => findNode(tx, ref, this.selfNodeId));
+    return this.withManagerStatus(this.store.view((tx) => findNode(tx, ref, this.selfNodeId)));
+  }
+
+  /** withManagerStatus returns a copy of a manager node with the live leader and reachability. */
+  private withManagerStatus(node: Node): Node {
+    if (node.role !== NodeRole.MANAGER || !node.managerStatus || !this.managerView) return node;
+    const view = this.managerView();
+    const next = clone(NodeSchema, node);
+    next.managerStatus!.leader = view.leaderId === node.id;
+    next.managerStatus!.reachability = view.reachable.has(node.id) ? Reachability.REACHABLE : Reachability.UNREACHABLE;
+    return next;
   }
 
   /** updateNode replaces the node's spec (availability, labels) under compare-and-swap. */

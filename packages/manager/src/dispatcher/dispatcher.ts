@@ -7,6 +7,7 @@ import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   FailedPreconditionError,
   NodeSchema,
+  PermissionDeniedError,
   NodeState,
   NodeStatusSchema,
   TaskState,
@@ -20,6 +21,12 @@ import {
   type Register,
   type Task,
 } from "@tsctl/api";
+
+/** ManagerPeer names a manager and the address of its gRPC listener. */
+export interface ManagerPeer {
+  nodeId: string;
+  addr: string;
+}
 import type { Store, StoreEvent } from "../store/types.js";
 
 import { NodeHealth } from "./node-health.js";
@@ -30,6 +37,8 @@ type Outgoing = MessageInitShape<typeof ManagerMessageSchema>;
 export interface DispatcherOptions {
   heartbeatPeriodMs?: () => number;
   now?: () => number;
+  /** Every manager, the leader first: sent to agents so they can fail over. */
+  managers?: () => ManagerPeer[];
 }
 
 interface Session {
@@ -51,6 +60,7 @@ export class Dispatcher {
   private readonly statuses: StatusWriter;
   private readonly health: NodeHealth;
   private readonly heartbeatPeriodMs: () => number;
+  private readonly managers: () => ManagerPeer[];
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -58,6 +68,7 @@ export class Dispatcher {
     opts: DispatcherOptions = {},
   ) {
     this.heartbeatPeriodMs = opts.heartbeatPeriodMs ?? (() => 5000);
+    this.managers = opts.managers ?? (() => []);
     this.statuses = new StatusWriter(store);
     this.health = new NodeHealth(store, this.heartbeatPeriodMs, opts.now);
   }
@@ -75,14 +86,20 @@ export class Dispatcher {
     await this.statuses.stop();
   }
 
-  /** session is the DispatcherService.Session handler. */
-  async *session(reqs: AsyncIterable<AgentMessage>, ctx: CallContext): AsyncIterable<Outgoing> {
+  /**
+   * session is the DispatcherService.Session handler. callerNodeId, when given, is the node id of
+   * the caller's certificate: a node may only register as itself.
+   */
+  async *session(reqs: AsyncIterable<AgentMessage>, ctx: CallContext, callerNodeId?: string): AsyncIterable<Outgoing> {
     const iter = reqs[Symbol.asyncIterator]();
     const first = await iter.next();
     if (first.done || first.value.msg.case !== "register") {
       throw new FailedPreconditionError("the first message of a session must be register");
     }
     const register = first.value.msg.value;
+    if (callerNodeId !== undefined && register.nodeId !== callerNodeId) {
+      throw new PermissionDeniedError(`permission denied: node ${callerNodeId} cannot register as node ${register.nodeId}`);
+    }
     await this.registerNode(register);
     const session: Session = { id: newId(), nodeId: register.nodeId, out: new AsyncQueue(), sent: new Map(), logs: new Map() };
     // A node has one session: a reconnect replaces the old one.
@@ -90,7 +107,13 @@ export class Dispatcher {
     this.sessions.set(register.nodeId, session);
     this.health.beat(register.nodeId);
 
-    session.out.push({ msg: { case: "sessionStarted", value: { sessionId: session.id, heartbeatPeriodMs: this.heartbeatPeriodMs() } } });
+    const desiredRole = this.store.view((tx) => tx.get("node", register.nodeId)?.spec?.desiredRole);
+    session.out.push({
+      msg: {
+        case: "sessionStarted",
+        value: { sessionId: session.id, heartbeatPeriodMs: this.heartbeatPeriodMs(), managers: this.managers(), desiredRole },
+      },
+    });
     const tasks = this.store.view((tx) => tx.tasksByNode(register.nodeId).filter((t) => assignedTo(t, register.nodeId)));
     for (const t of tasks) session.sent.set(t.id, t.desiredState);
     session.out.push({ msg: { case: "assignments", value: { full: true, tasks } } });
@@ -169,6 +192,13 @@ export class Dispatcher {
       return e;
     };
     for (const ev of events) {
+      if (ev.kind === "node") {
+        // A node removed from the swarm, or asked to change role, must reconnect: its next session
+        // is refused, or tells it the new role.
+        const gone = ev.type === "delete";
+        if (gone || ev.old?.spec?.desiredRole !== ev.object.spec?.desiredRole) this.sessions.get(ev.object.id)?.out.close();
+        continue;
+      }
       if (ev.kind !== "task") continue;
       const task = ev.object;
       const old = ev.old;

@@ -4,7 +4,8 @@
  * subscriptions. It reconnects with backoff for as long as it runs. Stopping the agent never
  * stops containers: they outlive tsd and are re-adopted by the next agent.
  */
-import type { ManagerMessage } from "@tsctl/api";
+import { create } from "@bufbuild/protobuf";
+import { AssignmentsSchema, type ManagerMessage } from "@tsctl/api";
 import { Backoff } from "./backoff.js";
 import { LogStreamer } from "./log-streamer.js";
 import { StatusReporter } from "./status-reporter.js";
@@ -30,6 +31,8 @@ export class Agent {
   private running: Promise<void> | undefined;
   private call: SessionCall | undefined;
   private heartbeat: unknown;
+  /** Set by a redirect naming the leader: the next connection attempt is not delayed. */
+  private reconnectNow = false;
   events: AgentEvents = {};
 
   constructor(private readonly opts: AgentOptions) {
@@ -68,6 +71,16 @@ export class Agent {
     await this.taskSet.close();
   }
 
+  /**
+   * removeEverything shuts down and removes every container of this node (`swarm leave`): an
+   * empty full assignment set makes every task worker stop and the orphan sweep take the rest.
+   */
+  async removeEverything(): Promise<void> {
+    this.taskSet.apply(create(AssignmentsSchema, { full: true }));
+    await this.taskSet.settled();
+    await this.taskSet.close();
+  }
+
   /** tasks is the agent's current view of its tasks and their observed status. */
   tasks(): TaskView[] {
     return this.taskSet.list();
@@ -96,6 +109,10 @@ export class Agent {
       this.events.onSessionEnded?.(failure);
       if (signal.aborted) break;
       if (started) this.backoff.reset();
+      if (this.reconnectNow) {
+        this.reconnectNow = false;
+        continue;
+      }
       await this.backoff.wait(signal).catch(() => undefined);
     }
   }
@@ -108,6 +125,12 @@ export class Agent {
     let started = false;
     for await (const m of call) {
       if (this.stopping.signal.aborted) break;
+      if (m.msg.case === "redirect") {
+        this.logger.info("redirected to the leader", { leader: m.msg.value.leaderAddr || "(none yet)" });
+        this.opts.onRedirect?.(m.msg.value);
+        this.reconnectNow = m.msg.value.leaderAddr !== "";
+        break;
+      }
       if (!started && m.msg.case !== "sessionStarted") {
         this.logger.warn("message before session_started ignored", { case: m.msg.case });
         continue;
@@ -130,6 +153,7 @@ export class Agent {
         this.startHeartbeat(call, period);
         this.reporter.attach((updates) => this.send(call, { msg: { case: "statusUpdates", value: { updates } } }));
         this.events.onSessionStarted?.(msg.value.sessionId);
+        this.opts.onSessionStarted?.(msg.value);
         return;
       }
       case "assignments":

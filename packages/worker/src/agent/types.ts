@@ -3,7 +3,7 @@
  * options it is built with. Everything time- or network-related is injected so tests drive it.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { AgentMessageSchema, BidiCall, ManagerMessage } from "@tsctl/api";
+import type { AgentMessageSchema, BidiCall, ManagerMessage, Redirect, SessionStarted } from "@tsctl/api";
 import type { Executor } from "../executor/types.js";
 import type { BackoffOptions } from "./backoff.js";
 
@@ -43,6 +43,10 @@ export interface AgentOptions {
   executor: Executor;
   /** Opens a new Session stream; called once per connection attempt. */
   connect: () => SessionCall;
+  /** A manager accepted the session (it names every manager and the role wanted for this node). */
+  onSessionStarted?: (started: SessionStarted) => void;
+  /** A follower sent the agent to the leader; the agent reconnects at once when one is named. */
+  onRedirect?: (redirect: Redirect) => void;
   clock?: Clock;
   logger?: Logger;
   /** Reconnect policy; the delay function may be replaced so tests need not wait. */

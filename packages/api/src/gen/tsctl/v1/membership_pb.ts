@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/membership.proto.
  */
 export const file_tsctl_v1_membership: GenFile = /*@__PURE__*/
-  fileDesc("Chl0c2N0bC92MS9tZW1iZXJzaGlwLnByb3RvEgh0c2N0bC52MSIjCg9Kb2luRXRjZFJlcXVlc3QSEAoIcGVlcl91cmwYASABKAkiUwoQSm9pbkV0Y2RSZXNwb25zZRITCgttZW1iZXJfbmFtZRgBIAEoCRIXCg9pbml0aWFsX2NsdXN0ZXIYAiABKAkSEQoJbWVtYmVyX2lkGAMgASgJIhIKEExlYXZlRXRjZFJlcXVlc3QiEwoRTGVhdmVFdGNkUmVzcG9uc2UiDQoLUGluZ1JlcXVlc3QiLwoMUGluZ1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDgoGbGVhZGVyGAIgASgIMtMBChFNZW1iZXJzaGlwU2VydmljZRJBCghKb2luRXRjZBIZLnRzY3RsLnYxLkpvaW5FdGNkUmVxdWVzdBoaLnRzY3RsLnYxLkpvaW5FdGNkUmVzcG9uc2USRAoJTGVhdmVFdGNkEhoudHNjdGwudjEuTGVhdmVFdGNkUmVxdWVzdBobLnRzY3RsLnYxLkxlYXZlRXRjZFJlc3BvbnNlEjUKBFBpbmcSFS50c2N0bC52MS5QaW5nUmVxdWVzdBoWLnRzY3RsLnYxLlBpbmdSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chl0c2N0bC92MS9tZW1iZXJzaGlwLnByb3RvEgh0c2N0bC52MSIjCg9Kb2luRXRjZFJlcXVlc3QSEAoIcGVlcl91cmwYASABKAkiUwoQSm9pbkV0Y2RSZXNwb25zZRITCgttZW1iZXJfbmFtZRgBIAEoCRIXCg9pbml0aWFsX2NsdXN0ZXIYAiABKAkSEQoJbWVtYmVyX2lkGAMgASgJIhQKElByb21vdGVFdGNkUmVxdWVzdCIVChNQcm9tb3RlRXRjZFJlc3BvbnNlIhIKEExlYXZlRXRjZFJlcXVlc3QiEwoRTGVhdmVFdGNkUmVzcG9uc2UiDQoLUGluZ1JlcXVlc3QiLwoMUGluZ1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDgoGbGVhZGVyGAIgASgIMp8CChFNZW1iZXJzaGlwU2VydmljZRJBCghKb2luRXRjZBIZLnRzY3RsLnYxLkpvaW5FdGNkUmVxdWVzdBoaLnRzY3RsLnYxLkpvaW5FdGNkUmVzcG9uc2USSgoLUHJvbW90ZUV0Y2QSHC50c2N0bC52MS5Qcm9tb3RlRXRjZFJlcXVlc3QaHS50c2N0bC52MS5Qcm9tb3RlRXRjZFJlc3BvbnNlEkQKCUxlYXZlRXRjZBIaLnRzY3RsLnYxLkxlYXZlRXRjZFJlcXVlc3QaGy50c2N0bC52MS5MZWF2ZUV0Y2RSZXNwb25zZRI1CgRQaW5nEhUudHNjdGwudjEuUGluZ1JlcXVlc3QaFi50c2N0bC52MS5QaW5nUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message tsctl.v1.JoinEtcdRequest
@@ -64,6 +64,32 @@ export const JoinEtcdResponseSchema: GenMessage<JoinEtcdResponse> = /*@__PURE__*
   messageDesc(file_tsctl_v1_membership, 1);
 
 /**
+ * @generated from message tsctl.v1.PromoteEtcdRequest
+ */
+export type PromoteEtcdRequest = Message<"tsctl.v1.PromoteEtcdRequest"> & {
+};
+
+/**
+ * Describes the message tsctl.v1.PromoteEtcdRequest.
+ * Use `create(PromoteEtcdRequestSchema)` to create a new message.
+ */
+export const PromoteEtcdRequestSchema: GenMessage<PromoteEtcdRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_membership, 2);
+
+/**
+ * @generated from message tsctl.v1.PromoteEtcdResponse
+ */
+export type PromoteEtcdResponse = Message<"tsctl.v1.PromoteEtcdResponse"> & {
+};
+
+/**
+ * Describes the message tsctl.v1.PromoteEtcdResponse.
+ * Use `create(PromoteEtcdResponseSchema)` to create a new message.
+ */
+export const PromoteEtcdResponseSchema: GenMessage<PromoteEtcdResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_membership, 3);
+
+/**
  * @generated from message tsctl.v1.LeaveEtcdRequest
  */
 export type LeaveEtcdRequest = Message<"tsctl.v1.LeaveEtcdRequest"> & {
@@ -74,7 +100,7 @@ export type LeaveEtcdRequest = Message<"tsctl.v1.LeaveEtcdRequest"> & {
  * Use `create(LeaveEtcdRequestSchema)` to create a new message.
  */
 export const LeaveEtcdRequestSchema: GenMessage<LeaveEtcdRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_membership, 2);
+  messageDesc(file_tsctl_v1_membership, 4);
 
 /**
  * @generated from message tsctl.v1.LeaveEtcdResponse
@@ -87,7 +113,7 @@ export type LeaveEtcdResponse = Message<"tsctl.v1.LeaveEtcdResponse"> & {
  * Use `create(LeaveEtcdResponseSchema)` to create a new message.
  */
 export const LeaveEtcdResponseSchema: GenMessage<LeaveEtcdResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_membership, 3);
+  messageDesc(file_tsctl_v1_membership, 5);
 
 /**
  * @generated from message tsctl.v1.PingRequest
@@ -100,7 +126,7 @@ export type PingRequest = Message<"tsctl.v1.PingRequest"> & {
  * Use `create(PingRequestSchema)` to create a new message.
  */
 export const PingRequestSchema: GenMessage<PingRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_membership, 4);
+  messageDesc(file_tsctl_v1_membership, 6);
 
 /**
  * @generated from message tsctl.v1.PingResponse
@@ -122,7 +148,7 @@ export type PingResponse = Message<"tsctl.v1.PingResponse"> & {
  * Use `create(PingResponseSchema)` to create a new message.
  */
 export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_membership, 5);
+  messageDesc(file_tsctl_v1_membership, 7);
 
 /**
  * @generated from service tsctl.v1.MembershipService
@@ -131,6 +157,8 @@ export const MembershipService: GenService<{
   /**
    * JoinEtcd adds the calling manager (identified by its certificate) as an etcd member and
    * returns what it needs to start its member with --initial-cluster-state=existing.
+   * The member is added as a learner (it costs the cluster no quorum while it is not running);
+   * once it runs, the new manager calls PromoteEtcd to make it a voting member.
    *
    * @generated from rpc tsctl.v1.MembershipService.JoinEtcd
    */
@@ -138,6 +166,17 @@ export const MembershipService: GenService<{
     methodKind: "unary";
     input: typeof JoinEtcdRequestSchema;
     output: typeof JoinEtcdResponseSchema;
+  },
+  /**
+   * PromoteEtcd makes the calling manager's started learner a voting member, waiting (bounded)
+   * until it has caught up with the leader's log.
+   *
+   * @generated from rpc tsctl.v1.MembershipService.PromoteEtcd
+   */
+  promoteEtcd: {
+    methodKind: "unary";
+    input: typeof PromoteEtcdRequestSchema;
+    output: typeof PromoteEtcdResponseSchema;
   },
   /**
    * LeaveEtcd removes the calling manager's member. FAILED_PRECONDITION when that would cost the

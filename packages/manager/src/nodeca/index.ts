@@ -1,0 +1,1 @@
+export { NodeCa, defaultNodeCertExpiryMs, hostOf, type IssuedCertificate } from "./node-ca.js";

@@ -1,0 +1,54 @@
+/**
+ * routedControlService answers Control API calls on the leader and forwards them from followers,
+ * so every manager accepts the CLI but one node decides: reads are as fresh as the leader's view,
+ * and log streams reach the dispatcher that holds the agents' sessions. A forwarded call carries
+ * a hop marker; a manager that receives one while not leading (leadership moved in between)
+ * answers "no leader" instead of forwarding again.
+ */
+import type { DescMethod } from "@bufbuild/protobuf";
+import { ControlService, UnavailableError, type CallContext, type ServiceHandlers } from "@tsctl/api";
+import type { Daemon } from "./daemon.js";
+
+/** Calls about this node's own membership are always answered here. */
+const nodeLocal = new Set(["initSwarm", "joinSwarm", "leaveSwarm"]);
+const hopHeader = "tsctl-forwarded-by";
+
+export const noLeaderMessage =
+  "the swarm has no leader: too few managers are reachable (a majority must be up and connected); try again later";
+
+type AnyHandler = (input: unknown, ctx: CallContext) => unknown;
+
+export function routedControlService(daemon: Daemon, local: ServiceHandlers<typeof ControlService>): ServiceHandlers<typeof ControlService> {
+  const out: Record<string, AnyHandler> = {};
+  const handlers = local as unknown as Record<string, AnyHandler>;
+
+  /** leaderClient returns undefined when this manager leads, the leader's client otherwise. */
+  const route = async (ctx: CallContext) => {
+    const manager = await daemon.awaitManager();
+    if (manager.isLeader) return undefined;
+    if (ctx.metadata.get(hopHeader).length > 0) throw new UnavailableError(noLeaderMessage);
+    const client = daemon.leaderControlClient();
+    if (!client) throw new UnavailableError(noLeaderMessage);
+    return { client: client as unknown as Record<string, (req: unknown, opts: unknown) => unknown>, opts: { signal: ctx.signal, metadata: { [hopHeader]: manager.nodeId } } };
+  };
+
+  for (const m of ControlService.methods as DescMethod[]) {
+    const name = m.localName;
+    const h = handlers[name]!;
+    if (nodeLocal.has(name)) {
+      out[name] = h;
+    } else if (m.methodKind === "server_streaming") {
+      out[name] = async function* (req, ctx) {
+        const r = await route(ctx);
+        if (!r) yield* h(req, ctx) as AsyncIterable<unknown>;
+        else yield* r.client[name]!(req, r.opts) as AsyncIterable<unknown>;
+      };
+    } else {
+      out[name] = async (req, ctx) => {
+        const r = await route(ctx);
+        return r ? r.client[name]!(req, r.opts) : h(req, ctx);
+      };
+    }
+  }
+  return out as unknown as ServiceHandlers<typeof ControlService>;
+}
