@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { FailedPreconditionError, NodeRole, PermissionDeniedError, type Cluster, type Node, type NodeSpec } from "@tsctl/api";
 import { ControlApi, SwarmApi, findNode } from "./controlapi/index.js";
 import { Dispatcher, type ManagerPeer } from "./dispatcher/index.js";
-import { startElection, type Election, type LeaderInfo } from "./election/index.js";
+import { evictLeader, startElection, type Election, type LeaderInfo } from "./election/index.js";
 import { startEtcd, type EtcdHandle } from "./etcd/index.js";
 import { addMember, listMembers, promoteMember, removeMember, wouldLoseQuorum, type EtcdMember } from "./etcd/membership.js";
 import { Orchestrator } from "./orchestrator/index.js";
@@ -143,6 +143,11 @@ export class Manager {
   /** leader is the current leader as this manager last saw it. */
   leader(): LeaderInfo | undefined {
     return this.election.leader();
+  }
+
+  /** evictLeader ends the lease of a leader whose process is known to be gone (see LeaderWatchdog). */
+  evictLeader(leader: LeaderInfo): Promise<boolean> {
+    return evictLeader(this.backend.client, leader);
   }
 
   /** dispatcher serves agent sessions; only the leader has one. */

@@ -44,6 +44,7 @@ import { controlService } from "./control-service.js";
 import { joinCluster, withDefaultPort } from "./join.js";
 import { defaultListenPort, formatHostPort, localAddressToward, parseHostPort, portFree, type HostPort } from "./listen-addr.js";
 import type { Logger } from "./logger.js";
+import { LeaderWatchdog } from "./leader-watchdog.js";
 import { ManagerConnector } from "./manager-connector.js";
 import { forgetSwarm, loadNodeState, saveNodeState, type NodeState } from "./node-state.js";
 import { nodeService } from "./node-service.js";
@@ -78,6 +79,7 @@ interface Membership {
 
 export class Daemon {
   manager: Manager | undefined;
+  private watchdog: LeaderWatchdog | undefined;
   /** Set while a manager node's manager is coming up, so API calls wait instead of failing. */
   private managerStarting: Promise<Manager | undefined> | undefined;
   private member: Membership | undefined;
@@ -148,12 +150,26 @@ export class Daemon {
           return undefined;
         },
       );
-      this.manager = await this.managerStarting;
+      const manager = await this.managerStarting;
       this.managerStarting = undefined;
-      if (!this.manager) throw new Error("the manager could not start; see the log above");
+      if (!manager) throw new Error("the manager could not start; see the log above");
+      this.managerUp(manager);
       this.log.info("manager started", { node: state.nodeId, cluster: state.clusterId });
     }
     this.member = this.startAgent(state, provider, tcp);
+  }
+
+  private managerUp(manager: Manager): void {
+    this.manager = manager;
+    this.watchdog = new LeaderWatchdog(manager, this.log.child("watchdog"));
+    this.watchdog.start();
+  }
+
+  private async managerDown(): Promise<void> {
+    this.watchdog?.stop();
+    this.watchdog = undefined;
+    await this.manager?.stop();
+    this.manager = undefined;
   }
 
   /** awaitManager returns the manager, waiting for one that is starting; NotManager otherwise. */
@@ -213,6 +229,8 @@ export class Daemon {
       connect: () => connector.connect(),
       onSessionStarted: (s: SessionStarted) => connector.learn(s.managers),
       onRedirect: (r) => connector.redirect(r.leaderAddr, r.managers),
+      // Managers come and go (failover, restarts): look for the leader at least once a second.
+      backoff: { initialMs: 100, maxMs: 1000 },
       logger: this.log.child("agent"),
     });
     agent.start();
@@ -301,7 +319,7 @@ export class Daemon {
           await manager.stop();
           throw err;
         }
-        this.manager = manager;
+        this.managerUp(manager);
         this.member = this.startAgent(state, provider, tcp);
         this.log.info("swarm initialized", { node: nodeId, cluster: clusterId, addr: managerAddr });
         return { nodeId, clusterId };
@@ -353,13 +371,12 @@ export class Daemon {
             peerPort: this.opts.etcdPeerPort ?? (await freePort()),
           };
           tcp = await this.listen(provider, res.clusterId, listenAt);
-          this.manager = await this.joinEtcd(state, provider, remote);
+          this.managerUp(await this.joinEtcd(state, provider, remote));
         }
         await saveNodeState(this.opts.dataRoot, state);
       } catch (err) {
         tcp?.forceShutdown();
-        await this.manager?.stop().catch(() => undefined);
-        this.manager = undefined;
+        await this.managerDown().catch(() => undefined);
         await forgetSwarm(this.opts.dataRoot);
         throw err;
       }
@@ -410,8 +427,7 @@ export class Daemon {
       await member.agent.stop();
       member.connector.close();
       member.tcp?.forceShutdown();
-      await manager?.stop().catch(() => undefined);
-      this.manager = undefined;
+      await this.managerDown().catch(() => undefined);
       this.member = undefined;
       this.leaderClient?.close();
       this.leaderClient = undefined;
@@ -464,7 +480,7 @@ export class Daemon {
         s.forceShutdown();
       }),
     );
-    await this.manager?.stop();
+    await this.managerDown();
     await this.executor.dispose?.();
     await rm(this.socketPath, { force: true });
   }

@@ -7,6 +7,8 @@ import { clone, create } from "@bufbuild/protobuf";
 import { NodeSchema, NodeState, NodeStatusSchema } from "@tsctl/api";
 import type { Store } from "../store/types.js";
 
+const leaderChangeGraceMs = 5000;
+
 export class NodeHealth {
   private readonly deadlines = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -20,7 +22,9 @@ export class NodeHealth {
   ) {}
 
   start(): void {
-    const grace = this.now() + this.periodMs() * this.graceMultiplier;
+    // After a leader change agents must first find the new leader (a second or two on top of
+    // their usual beat): give them that before calling anyone down.
+    const grace = this.now() + this.periodMs() * this.graceMultiplier + leaderChangeGraceMs;
     for (const node of this.store.view((tx) => tx.list("node"))) this.deadlines.set(node.id, grace);
     this.timer = setInterval(() => void this.check(), Math.max(100, this.periodMs() / 2));
     this.timer.unref();
