@@ -6,7 +6,8 @@
  * converges.
  */
 import { join } from "node:path";
-import { FailedPreconditionError, NodeRole, PermissionDeniedError, type Cluster, type Node, type NodeSpec } from "@tsctl/api";
+import { clone, create } from "@bufbuild/protobuf";
+import { FailedPreconditionError, ManagerStatusSchema, NodeRole, NodeSchema, PermissionDeniedError, type Cluster, type Node, type NodeSpec } from "@tsctl/api";
 import { ControlApi, SwarmApi, findNode } from "./controlapi/index.js";
 import { Dispatcher, type ManagerPeer } from "./dispatcher/index.js";
 import { evictLeader, startElection, type Election, type LeaderInfo } from "./election/index.js";
@@ -230,6 +231,21 @@ export class Manager {
     await this.checkRemovable(nodeId);
     const member = (await this.listEtcdMembers()).find((m) => m.name === nodeId);
     if (member) await this.removeEtcdMember(member.id);
+  }
+
+  /**
+   * recordRole writes the role a node now has (after it joined or left the etcd membership) and,
+   * for a manager, the address agents reach it at.
+   */
+  async recordRole(nodeId: string, role: NodeRole, addr: string): Promise<void> {
+    await this.store.update((tx) => {
+      const node = tx.get("node", nodeId);
+      if (!node) throw new PermissionDeniedError(`node ${nodeId} is not part of this swarm`);
+      const next = clone(NodeSchema, node);
+      next.role = role;
+      next.managerStatus = role === NodeRole.MANAGER ? create(ManagerStatusSchema, { addr }) : undefined;
+      tx.update("node", next);
+    });
   }
 
   /** updateNode changes a node's spec; a demotion must keep the managers' quorum. */

@@ -49,6 +49,7 @@ import { ManagerConnector } from "./manager-connector.js";
 import { forgetSwarm, loadNodeState, saveNodeState, type NodeState } from "./node-state.js";
 import { nodeService } from "./node-service.js";
 import { registerTcpServices } from "./tcp-services.js";
+import { CertificateRenewer } from "./tls/renewer.js";
 import { certificatePaths, loadCertificates, saveCertificates, type NodeCertificates } from "./tls/certificate-files.js";
 import { NodeCertificateProvider } from "./tls/certificate-provider.js";
 import { dialManager, managerChannelCredentials, serverCredentials } from "./tls/credentials.js";
@@ -74,6 +75,7 @@ interface Membership {
   provider: NodeCertificateProvider;
   connector: ManagerConnector;
   agent: Agent;
+  renewer: CertificateRenewer;
   tcp?: grpc.Server;
 }
 
@@ -227,14 +229,95 @@ export class Daemon {
       addr: state.advertiseAddr,
       executor: this.executor,
       connect: () => connector.connect(),
-      onSessionStarted: (s: SessionStarted) => connector.learn(s.managers),
+      onSessionStarted: (s: SessionStarted) => {
+        connector.learn(s.managers);
+        void this.reconcileRole(s.desiredRole);
+      },
       onRedirect: (r) => connector.redirect(r.leaderAddr, r.managers),
       // Managers come and go (failover, restarts): look for the leader at least once a second.
       backoff: { initialMs: 100, maxMs: 1000 },
       logger: this.log.child("agent"),
     });
+    const renewer = new CertificateRenewer(
+      this.opts.dataRoot,
+      provider,
+      () => this.manager?.leader()?.addr ?? connector.target ?? connector.list()[0]?.addr,
+      this.log.child("certs"),
+    );
+    renewer.start();
     agent.start();
-    return { state, provider, connector, agent, tcp };
+    return { state, provider, connector, agent, renewer, tcp };
+  }
+
+  /**
+   * reconcileRole follows `node promote` / `node demote`: the session tells the node the role the
+   * cluster wants, and the node changes its certificate, its etcd membership and its manager to
+   * match. A failure is logged; the next session (the dispatcher ends it on role changes, and
+   * agents reconnect within a second) tries again.
+   */
+  private async reconcileRole(desired: NodeRole): Promise<void> {
+    const m = this.member;
+    const want = desired === NodeRole.MANAGER ? "manager" : "worker";
+    if (!m || m.state.role === want || this.busy) return;
+    this.busy = true;
+    try {
+      if (want === "manager") await this.promoteSelf(m);
+      else await this.demoteSelf(m);
+      this.log.info("node role changed", { role: want });
+    } catch (err) {
+      this.log.warn("role change failed; will retry", { role: want, err: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async promoteSelf(m: Membership): Promise<void> {
+    const leaderAddr = m.connector.target;
+    if (!leaderAddr) throw new Error("no leader known");
+    await m.renewer.renew();
+    let listenAt = await this.managerListen("", m.state.advertiseAddr);
+    if (listenAt.port === 0) listenAt = { ...listenAt, port: await freePort() };
+    const managerAddr = formatHostPort({ host: m.state.advertiseAddr, port: listenAt.port });
+    const state: NodeState = {
+      ...m.state,
+      role: "manager",
+      listenAddr: formatHostPort(listenAt),
+      managerAddr,
+      etcd: { name: m.state.nodeId, clientPort: this.opts.etcdClientPort ?? (await freePort()), peerPort: this.opts.etcdPeerPort ?? (await freePort()) },
+    };
+    const tcp = await this.listen(m.provider, state.clusterId, listenAt);
+    try {
+      const manager = await this.joinEtcd(state, m.provider, leaderAddr);
+      await manager.recordRole(state.nodeId, NodeRole.MANAGER, managerAddr);
+      this.managerUp(manager);
+    } catch (err) {
+      tcp.forceShutdown();
+      await rm(join(this.opts.dataRoot, "etcd"), { recursive: true, force: true });
+      throw err;
+    }
+    m.tcp = tcp;
+    m.state = state;
+    await saveNodeState(this.opts.dataRoot, state);
+  }
+
+  private async demoteSelf(m: Membership): Promise<void> {
+    const manager = this.manager;
+    if (manager) {
+      // Recorded while this node can still write; then its member leaves (refused without quorum).
+      await manager.checkRemovable(m.state.nodeId);
+      await manager.recordRole(m.state.nodeId, NodeRole.WORKER, "");
+      // Hand leadership over now rather than let the lease run out once etcd is gone.
+      await manager.election.resign().catch(() => undefined);
+      await manager.removeEtcdMemberOf(m.state.nodeId);
+      m.tcp?.forceShutdown();
+      m.tcp = undefined;
+      await this.managerDown().catch(() => undefined);
+      await rm(join(this.opts.dataRoot, "etcd"), { recursive: true, force: true });
+    }
+    const { listenAddr: _l, managerAddr: _a, etcd: _e, ...rest } = m.state;
+    m.state = { ...rest, role: "worker", managers: m.state.managers.filter((x) => x.nodeId !== m.state.nodeId) };
+    await saveNodeState(this.opts.dataRoot, m.state);
+    await m.renewer.renew(m.state.managers[0]?.addr);
   }
 
   private async describe(): Promise<NodeDescription> {
@@ -425,6 +508,7 @@ export class Daemon {
         if (others.length > 0) await manager.removeEtcdMemberOf(manager.nodeId);
       }
       await member.agent.stop();
+      member.renewer.stop();
       member.connector.close();
       member.tcp?.forceShutdown();
       await this.managerDown().catch(() => undefined);
@@ -468,6 +552,7 @@ export class Daemon {
   /** stop ends everything tsd started except containers, which keep running under conmon. */
   async stop(): Promise<void> {
     await this.member?.agent.stop();
+    this.member?.renewer.stop();
     this.member?.connector.close();
     this.leaderClient?.close();
     // Open log streams (`service logs -f`) would hold a graceful shutdown forever.

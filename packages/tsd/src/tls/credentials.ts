@@ -53,8 +53,10 @@ export function certificateFingerprint(der: Buffer): string {
 /**
  * dialManager opens a TLS channel to a manager. The TLS server name is a fixed word, not the
  * address: node certificates name node ids, identity is checked by checkManagerIdentity, and
- * sending an IP address as SNI is not allowed (RFC 6066).
+ * sending an IP address as SNI is not allowed (RFC 6066). Each channel gets its own connection:
+ * grpc-js would otherwise share one between channels with the same credentials, and a channel
+ * opened after a promotion would present the worker certificate of the connection it inherited.
  */
 export function dialManager(addr: string, credentials: grpc.ChannelCredentials): grpc.Client {
-  return dial(addr, credentials, { "grpc.ssl_target_name_override": managerOu });
+  return dial(addr, credentials, { "grpc.ssl_target_name_override": managerOu, "grpc.use_local_subchannel_pool": 1 });
 }
