@@ -3,6 +3,7 @@
 // table of times and ratios against a baseline measured in the same run on this machine.
 const benches = {
   create: () => import("./create.mjs"),
+  failover: () => import("./failover.mjs"),
 };
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const selected = names.length ? names : Object.keys(benches);
