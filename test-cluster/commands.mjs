@@ -1,12 +1,13 @@
-// commands: the per-host commands (exec, ip, kill, stop, start, partition, heal, ls); `up` and
-// `down` have modules of their own.
+// commands: the per-host commands (exec, ip, kill, stop, start, partition, heal, ls, leader); `up`
+// and `down` have modules of their own.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fail, nsOf, nsPath, repoRoot, sockOf } from "./context.mjs";
+import { findLeader } from "./membership.mjs";
 import { flushNeighbors, setUnderlayLink } from "./netns.mjs";
 import { killTsd, signal, startTsd, stopTsd, tsdAlive, waitReady } from "./processes.mjs";
-import { requireHost, requireState, saveState } from "./state.mjs";
+import { patchHosts, requireHost, requireState } from "./state.mjs";
 
 /** cmdExec runs a command in the host's network namespace; its exit code passes through. */
 export async function cmdExec(args) {
@@ -55,6 +56,10 @@ export async function cmdStop([name]) {
   console.log(`${name}: tsd (pid ${h.pid}) stopped`);
 }
 
+/**
+ * cmdStart starts the host's tsd again. A host that was in the swarm rejoins by itself from its
+ * data root (membership record and certificates), so nothing else is needed here.
+ */
 export async function cmdStart([name]) {
   if (!name) fail("usage: tc start <host>");
   const state = requireState();
@@ -62,40 +67,43 @@ export async function cmdStart([name]) {
   if (tsdAlive(name, h.pid)) fail(`${name}: tsd is already running (pid ${h.pid})`);
   if (!existsSync(nsPath(name))) fail(`${name}: namespace ${nsOf(name)} is gone (run \`tc down\` and \`tc up\`)`);
   h.pid = await startTsd(name);
-  saveState(state);
+  await patchHosts({ [name]: { pid: h.pid } });
   await waitReady(name, h.pid);
   console.log(`${name}: tsd started (pid ${h.pid})`);
 }
 
-export function cmdPartition([name]) {
+export async function cmdPartition([name]) {
   if (!name) fail("usage: tc partition <host>");
-  const state = requireState();
-  const h = requireHost(state, name);
+  requireHost(requireState(), name);
   setUnderlayLink(name, false);
-  h.partitioned = true;
-  saveState(state);
+  await patchHosts({ [name]: { partitioned: true } });
   console.log(`${name}: cut off the underlay`);
 }
 
-export function cmdHeal() {
+export async function cmdHeal() {
   const state = requireState();
-  for (const h of state.hosts) {
-    setUnderlayLink(h.name, true);
-    h.partitioned = false;
-  }
+  for (const h of state.hosts) setUnderlayLink(h.name, true);
   // Neighbor entries that failed during the partition would hold back the first packets after it
   // for up to a few seconds of ARP retries; a healed underlay answers at once.
   for (const h of state.hosts) flushNeighbors(h.name);
-  saveState(state);
+  await patchHosts(Object.fromEntries(state.hosts.map((h) => [h.name, { partitioned: false }])));
   console.log("underlay healed");
 }
 
 export function cmdLs() {
   const state = requireState();
-  const rows = [["HOST", "ROLE", "ADDRESS", "TSD PID", "TSD", "UNDERLAY"]];
+  const rows = [["HOST", "ROLE", "ADDRESS", "TSD PID", "TSD", "UNDERLAY", "SWARM"]];
   for (const h of state.hosts) {
-    rows.push([h.name, h.role, h.addr, String(h.pid ?? "-"), tsdAlive(h.name, h.pid) ? "running" : "stopped", h.partitioned ? "partitioned" : "connected"]);
+    const tsd = tsdAlive(h.name, h.pid) ? "running" : "stopped";
+    rows.push([h.name, h.role, h.addr, String(h.pid ?? "-"), tsd, h.partitioned ? "partitioned" : "connected", h.inSwarm ? "member" : "-"]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 2))).join(""));
+}
+
+/** cmdLeader prints the hostname of the Leader, as the first manager that answers sees it. */
+export async function cmdLeader() {
+  const leader = await findLeader(requireState());
+  if (!leader) fail("leader: no manager answers with a leader");
+  console.log(leader);
 }

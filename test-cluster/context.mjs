@@ -17,8 +17,8 @@ export const underlayNs = `${prefix}ul`;
 export const bridge = "br0";
 export const subnet = "10.77.0";
 export const stateFile = join(dir, "state.json");
-/** Host names: m1.. managers, w1.. workers. */
-export const hostRe = /^[mw][1-9]\d{0,2}$/;
+/** Host names: m1.. managers, w1.. workers, s1.. spares (tsd running, in no swarm). */
+export const hostRe = /^[mws][1-9]\d{0,2}$/;
 
 export const nsOf = (host) => `${prefix}${host}`;
 export const nsPath = (host) => `/run/netns/${nsOf(host)}`;

@@ -48,7 +48,7 @@ export async function cmdDown() {
 
   // 5. TC_DIR: only what tc made; anything else in it stays (and is reported).
   if (existsSync(dir)) {
-    for (const e of readdirSync(dir)) if (e === "state.json" || /^state\.json\.\d+\.tmp$/.test(e)) rmSync(join(dir, e), { force: true });
+    for (const e of readdirSync(dir)) if (e === "state.json" || e === "state.json.lock" || /^state\.json\.\d+\.tmp$/.test(e)) rmSync(join(dir, e), { force: true });
     try {
       rmdirSync(dir);
     } catch (err) {

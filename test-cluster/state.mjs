@@ -1,9 +1,17 @@
 // state: the cluster's state file (hosts, addresses, tsd pids, partitions), written atomically so
-// separate `tc` invocations cooperate through it.
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dir, fail, stateFile } from "./context.mjs";
+// separate `tc` invocations cooperate through it. Commands that change it while others may run
+// (`tc start m1 & tc start m2`) do so through patchHosts, a read-modify-write under a lock file, so
+// no update is lost; `up` owns the file until it is done.
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { dir, fail, sleep, stateFile } from "./context.mjs";
 
-/** @typedef {{ name: string, role: "manager" | "worker", addr: string, pid?: number, partitioned?: boolean }} Host */
+const lockFile = `${stateFile}.lock`;
+
+/**
+ * A host: its role in the swarm ("spare": runs tsd but `up` does not join it), whether it is in the
+ * swarm (set once its init or join succeeded), its address, its tsd's pid, whether it is cut off.
+ * @typedef {{ name: string, role: "manager" | "worker" | "spare", addr: string, inSwarm?: boolean, pid?: number, partitioned?: boolean }} Host
+ */
 /** @typedef {{ dir: string, prefix: string, underlay: string, hosts: Host[], swarm?: { manager: string, addr: string } }} State */
 
 /** loadState reads the state file; undefined when there is none. @returns {State | undefined} */
@@ -35,4 +43,64 @@ export function requireHost(state, name) {
   const host = state.hosts.find((h) => h.name === name);
   if (!host) fail(`unknown host "${name}" (hosts: ${state.hosts.map((h) => h.name).join(", ") || "none"})`);
   return host;
+}
+
+/** lockHolderAlive: the pid written in the lock file still runs (a crashed tc leaves its lock behind). */
+function lockHolderAlive() {
+  let pid;
+  try {
+    pid = Number(readFileSync(lockFile, "utf8").trim());
+  } catch {
+    return true; // Being written or just released: look again.
+  }
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
+/** withStateLock runs fn while holding the state lock (a file created exclusively, holding our pid). */
+async function withStateLock(fn) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const fd = openSync(lockFile, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if (err.code !== "EEXIST") fail(`cannot lock ${stateFile}: ${err.message}`);
+      if (!lockHolderAlive()) {
+        try {
+          unlinkSync(lockFile);
+        } catch {
+          // Another tc took it over first.
+        }
+        continue;
+      }
+      if (Date.now() > deadline) fail(`cannot lock ${stateFile}: ${lockFile} is held by another tc`);
+      await sleep(10 + Math.random() * 20);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    unlinkSync(lockFile);
+  }
+}
+
+/**
+ * patchHosts merges field changes into hosts by name (read, change, write under the lock) and
+ * returns the new state. @param {Record<string, Partial<Host>>} patches @returns {Promise<State>}
+ */
+export function patchHosts(patches) {
+  return withStateLock(() => {
+    const state = requireState();
+    for (const [name, patch] of Object.entries(patches)) Object.assign(requireHost(state, name), patch);
+    saveState(state);
+    return state;
+  });
 }

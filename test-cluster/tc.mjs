@@ -12,18 +12,21 @@
 //   membership.mjs  swarm init/join and waiting for nodes
 //   up.mjs, down.mjs, commands.mjs   the commands
 import { prefix, TcError } from "./context.mjs";
-import { cmdExec, cmdHeal, cmdIp, cmdKill, cmdLs, cmdPartition, cmdStart, cmdStop } from "./commands.mjs";
+import { cmdExec, cmdHeal, cmdIp, cmdKill, cmdLeader, cmdLs, cmdPartition, cmdStart, cmdStop } from "./commands.mjs";
 import { cmdDown } from "./down.mjs";
 import { cmdUp } from "./up.mjs";
 
 const usage = `usage: tc <command>
-  up --managers N --workers M   create the hosts m1..mN w1..wM, start their tsd, swarm init on m1
+  up --managers N --workers M [--spares K]
+                                create the hosts m1..mN w1..wM s1..sK, start their tsd, swarm init on
+                                m1, join the other managers and the workers (spares stay outside)
   exec <host> -- <cmd...>       run a command inside a host (TSCTL_HOST set, bin/ on PATH)
   ip <host>                     the host's underlay address
   kill <host> | stop <host> | start <host>
                                 SIGKILL / SIGTERM / start again the host's tsd (and its etcd)
   partition <host> | heal       cut a host off the underlay / reconnect every host
-  ls                            hosts, addresses, tsd pids
+  ls                            hosts, roles, addresses, tsd pids, swarm membership
+  leader                        the host whose node is the swarm's Leader
   down                          remove every process, mount, cgroup, veth, namespace and TC_DIR
 state: $TC_DIR (default /tmp/tsctl-tc); namespaces ${prefix}*`;
 
@@ -37,6 +40,7 @@ const commands = {
   partition: cmdPartition,
   heal: cmdHeal,
   ls: cmdLs,
+  leader: cmdLeader,
   down: cmdDown,
 };
 

@@ -18,7 +18,12 @@ export function run(file, args, opts = {}) {
 
 /** tsctl runs the CLI against the host's tsd socket. @returns {Promise<Result>} */
 export function tsctl(host, ...args) {
-  return run(process.execPath, [tsctlBin, "-H", `unix://${sockOf(host)}`, ...args]);
+  return tsctlWith({}, host, ...args);
+}
+
+/** tsctlWith is tsctl with execFile options (e.g. a longer timeout). @returns {Promise<Result>} */
+export function tsctlWith(opts, host, ...args) {
+  return run(process.execPath, [tsctlBin, "-H", `unix://${sockOf(host)}`, ...args], opts);
 }
 
 /** logTail is the end of the host's tsd log, for error messages. */

@@ -1,12 +1,14 @@
-// up: create the underlay and the hosts, start a tsd in each, form the swarm.
+// up: create the underlay and the hosts, start a tsd in each, form the swarm: init on m1, the
+// other managers joined one at a time (etcd adds one member at a time), the workers in parallel.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { dir, fail, prefix, repoRoot, subnet, TcError, underlayNs } from "./context.mjs";
-import { joinHost, waitNodeReady } from "./membership.mjs";
+import { initSwarm, joinHost, waitFormed } from "./membership.mjs";
 import { createHostNetwork, createUnderlay, ourNamespaces } from "./netns.mjs";
 import { startTsd, waitReady } from "./processes.mjs";
 import { loadState, saveState } from "./state.mjs";
-import { logTail, tsctl } from "./tsctl.mjs";
+
+const options = ["--managers", "--workers", "--spares"];
 
 function parseCount(args, flag, dflt) {
   const i = args.indexOf(flag);
@@ -16,13 +18,14 @@ function parseCount(args, flag, dflt) {
   return Number(v);
 }
 
-/** cmdUp: `tc up --managers N --workers M`. On failure it leaves what it made for `down`. */
+/** cmdUp: `tc up --managers N --workers M --spares K`. On failure it leaves what it made for `down`. */
 export async function cmdUp(args) {
-  for (const a of args) if (a.startsWith("-") && a !== "--managers" && a !== "--workers") fail(`up: unknown option ${a}`);
+  for (const a of args) if (a.startsWith("-") && !options.includes(a)) fail(`up: unknown option ${a}`);
   const managers = parseCount(args, "--managers", 1);
   const workers = parseCount(args, "--workers", 0);
+  const spares = parseCount(args, "--spares", 0);
   if (managers < 1) fail("up: need at least one manager");
-  if (managers + workers > 250) fail("up: at most 250 hosts (one /24 underlay)");
+  if (managers + workers + spares > 250) fail("up: at most 250 hosts (one /24 underlay)");
   if (process.getuid?.() !== 0) fail("up: must run as root (network namespaces, cgroups, runc)");
   if (!existsSync(join(repoRoot, "packages/tsd/dist/main.js"))) fail("up: tsd is not built (run `npm run build`)");
   if (loadState()) fail(`already up: ${dir} holds a cluster (run \`tc down\` first)`);
@@ -32,8 +35,12 @@ export async function cmdUp(args) {
   /** @type {import("./state.mjs").State} */
   const state = { dir, prefix, underlay: underlayNs, hosts: [] };
   let k = 0;
-  for (let i = 1; i <= managers; i++) state.hosts.push({ name: `m${i}`, role: "manager", addr: `${subnet}.${++k}` });
-  for (let i = 1; i <= workers; i++) state.hosts.push({ name: `w${i}`, role: "worker", addr: `${subnet}.${++k}` });
+  const add = (letter, role, n) => {
+    for (let i = 1; i <= n; i++) state.hosts.push({ name: `${letter}${i}`, role, addr: `${subnet}.${++k}`, inSwarm: false });
+  };
+  add("m", "manager", managers);
+  add("w", "worker", workers);
+  add("s", "spare", spares);
   // Saved first, so `down` finds everything even when `up` fails half-way.
   saveState(state);
 
@@ -50,18 +57,27 @@ export async function cmdUp(args) {
       }),
     );
 
-    const m1 = state.hosts[0];
-    const init = await tsctl(m1.name, "swarm", "init", "--advertise-addr", m1.addr);
-    if (init.code !== 0) fail(`m1: swarm init failed: ${(init.stderr || init.stdout).trim()}; log tail:\n${logTail(m1.name)}`);
-    state.swarm = { manager: m1.name, addr: m1.addr };
-    saveState(state);
-    await waitNodeReady(m1.name);
+    const [m1, ...otherManagers] = state.hosts.filter((h) => h.role === "manager");
+    await initSwarm(state, m1);
     console.log(`${m1.name}: swarm initialized (advertise ${m1.addr}), node Ready`);
 
-    for (const h of state.hosts.slice(1)) {
-      const r = await joinHost(state, h);
-      if (!r.joined) console.log(`${h.name}: runs standalone until \`swarm join\` lands (${r.notice})`);
+    for (const h of otherManagers) {
+      const t0 = Date.now();
+      await joinHost(state, h);
+      console.log(`${h.name}: joined as a manager, Reachable (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
+    await Promise.all(
+      state.hosts
+        .filter((h) => h.role === "worker")
+        .map(async (h) => {
+          const t0 = Date.now();
+          await joinHost(state, h);
+          console.log(`${h.name}: joined as a worker, Ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        }),
+    );
+    await waitFormed(state, m1.name);
+    const members = state.hosts.filter((h) => h.inSwarm).length;
+    console.log(`swarm formed: ${members} node(s) Ready on ${m1.name}${spares > 0 ? `; spares ${state.hosts.filter((h) => h.role === "spare").map((h) => h.name).join(", ")} run tsd outside the swarm` : ""}`);
   } catch (err) {
     if (err instanceof TcError) {
       const [first, ...rest] = err.message.split("\n");

@@ -1,7 +1,8 @@
 /**
  * test-cluster/tc end to end: simulated hosts (network namespaces on an isolated underlay), each
- * with its own real tsd; exec inside a host, underlay addresses, partition and heal, a service
- * that survives kill -9 of its manager's tsd, and a `down` that leaves nothing behind.
+ * with its own real tsd, w1 joined to the swarm m1 initialized; exec inside a host, underlay
+ * addresses, partition and heal, a service that survives kill -9 of its manager's tsd, and a
+ * `down` that leaves nothing behind. test/cluster.test.ts covers multi-manager swarms.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -110,18 +111,21 @@ describe("test-cluster/tc", () => {
     } catch (err) {
       console.error(String(err));
       for (const host of await readdir(dir).catch(() => [] as string[])) {
-        if (/^[mw]\d+$/.test(host)) await forceCleanup(join(dir, host), `tsctl-tc-${hash}-${host}`);
+        if (/^[mws]\d+$/.test(host)) await forceCleanup(join(dir, host), `tsctl-tc-${hash}-${host}`);
       }
       for (const ns of ourNamespaces()) spawnSync("ip", ["netns", "del", ns]);
       spawnSync("rm", ["-rf", dir]);
     }
   });
 
-  it("runs a swarm on m1 with m1 as its Ready leader", async () => {
+  it("runs a swarm of m1, its Ready leader, and w1, a Ready worker", async () => {
     const out = await tcOk("exec", "m1", "--", "tsctl", "node", "ls", "--format", "json");
     const nodes = JSON.parse(out) as { Hostname: string; Status: string; ManagerStatus: string }[];
-    expect(nodes).toHaveLength(1);
-    expect(nodes[0]).toMatchObject({ Hostname: "m1", Status: "Ready", ManagerStatus: "Leader" });
+    expect(nodes.map((n) => n.Hostname).sort()).toEqual(["m1", "w1"]);
+    expect(nodes.find((n) => n.Hostname === "m1")).toMatchObject({ Status: "Ready", ManagerStatus: "Leader" });
+    expect(nodes.find((n) => n.Hostname === "w1")).toMatchObject({ Status: "Ready", ManagerStatus: "" });
+    expect(await tcOk("ls")).toMatch(/^w1\s+worker\s+10\.77\.0\.2\s+\d+\s+running\s+connected\s+member/m);
+    expect((await tcOk("leader")).trim()).toBe("m1");
     expect((await tcOk("ip", "m1")).trim()).toBe("10.77.0.1");
     expect((await tcOk("ip", "w1")).trim()).toBe("10.77.0.2");
     expect(ourNamespaces().sort()).toEqual([`${prefix}m1`, `${prefix}ul`, `${prefix}w1`]);
@@ -151,7 +155,8 @@ describe("test-cluster/tc", () => {
   });
 
   it("runs a service inside a host, and the service survives kill -9 and start of that host's tsd", async () => {
-    await tcOk("exec", "m1", "--", "tsctl", "image", "load", "-i", busyboxTar);
+    // The replicas may land on either node: each needs the image.
+    for (const h of ["m1", "w1"]) await tcOk("exec", h, "--", "tsctl", "image", "load", "-i", busyboxTar);
     await tcOk("exec", "m1", "--", "tsctl", "service", "create", "--name", "web", "--replicas", "2", "busybox:latest", "sleep", "3600");
     expect(await runningTasks()).toHaveLength(2);
 
