@@ -39,6 +39,34 @@ describe("etcd process", () => {
       ]),
     );
     expect(args.some((a) => a.includes("unsafe"))).toBe(false);
+    // Plain mode: no TLS flags, and etcd's own raft timing unless asked.
+    expect(args.some((a) => /cert|trusted-ca|key-file|heartbeat|election/.test(a))).toBe(false);
+  });
+
+  it("listens for peers on peerHost and passes the raft timing when given", () => {
+    const args = etcdArgs({
+      name: "m1",
+      dataDir: "/d",
+      clientPort: 1,
+      peerPort: 2,
+      peerHost: "10.1.2.3",
+      heartbeatIntervalMs: 100,
+      electionTimeoutMs: 1000,
+      initialClusterState: "existing",
+      initialCluster: "m0=http://10.1.2.4:2,m1=http://10.1.2.3:2",
+      logFile: "/l",
+    });
+    expect(args).toEqual(
+      expect.arrayContaining([
+        "--listen-client-urls=http://127.0.0.1:1",
+        "--listen-peer-urls=http://10.1.2.3:2",
+        "--initial-advertise-peer-urls=http://10.1.2.3:2",
+        "--initial-cluster=m0=http://10.1.2.4:2,m1=http://10.1.2.3:2",
+        "--initial-cluster-state=existing",
+        "--heartbeat-interval=100",
+        "--election-timeout=1000",
+      ]),
+    );
   });
 
   it("starts, restarts after SIGKILL, and stops for good", async () => {

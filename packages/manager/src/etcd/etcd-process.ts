@@ -3,20 +3,38 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:f
 import { createServer } from "node:net";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { getHealth, isHealthy, type EtcdTls } from "./health.js";
+
+/**
+ * MANAGER_PEER_NAME is the DNS SAN every manager certificate carries and worker certificates do
+ * not; members accept a peer only if its certificate has it (--peer-cert-allowed-hostname).
+ */
+export const MANAGER_PEER_NAME = "tsctl-manager";
 
 /** EtcdOptions describes one etcd member that tsd starts and supervises. */
 export interface EtcdOptions {
   name: string;
   dataDir: string;
-  /** Address etcd listens on for clients and peers. */
+  /** Address etcd listens on for clients and peers (plain mode; with tls clients use 127.0.0.1). */
   host?: string;
+  /** Address peers reach this member at, and the peer listener's address. Defaults to host. */
+  peerHost?: string;
+  /**
+   * Certificates from the cluster CA. With them both listeners speak TLS and require a client
+   * certificate from that CA; peers must also present the tsctl-manager DNS SAN.
+   */
+  tls?: EtcdTls;
+  /** etcd --heartbeat-interval (etcd's default: 100). */
+  heartbeatIntervalMs?: number;
+  /** etcd --election-timeout (etcd's default: 1000); also sets the minimum lease TTL. */
+  electionTimeoutMs?: number;
   clientPort: number;
   peerPort: number;
   /** etcd --max-txn-ops; the store writes whole scheduling rounds in few txns, so keep it high. */
   maxTxnOps?: number;
   quotaBackendBytes?: number;
   snapshotCount?: number;
-  /** Defaults to this member alone: `<name>=http://<host>:<peerPort>`. */
+  /** Defaults to this member alone: `<name>=<peerUrl>`. */
   initialCluster?: string;
   initialClusterState: "new" | "existing";
   /** etcd's stdout and stderr are appended here. */
@@ -35,8 +53,10 @@ export interface EtcdOptions {
 
 /** EtcdHandle owns a running member: its process, restarts, and the way to stop it. */
 export interface EtcdHandle {
-  /** Client URL, e.g. http://127.0.0.1:2379. */
+  /** Client URL, e.g. http://127.0.0.1:2379 (https://127.0.0.1:<port> with tls). */
   readonly endpoint: string;
+  /** URL peers reach this member at (what addMember needs). */
+  readonly peerUrl: string;
   /** PID of the current etcd process (changes after a restart). */
   readonly pid: number;
   /** Number of times the supervisor restarted etcd after an unexpected exit. */
@@ -49,11 +69,18 @@ export interface EtcdHandle {
 
 const GiB = 1024 * 1024 * 1024;
 
+/** etcdUrls derives the member's client and peer URLs from its options. */
+export function etcdUrls(o: Pick<EtcdOptions, "host" | "peerHost" | "tls" | "clientPort" | "peerPort">): { clientUrl: string; peerUrl: string } {
+  const host = o.host ?? "127.0.0.1";
+  const peerHost = o.peerHost ?? host;
+  // With TLS the only client is the manager on the same node, so the client port stays on loopback.
+  if (o.tls) return { clientUrl: `https://127.0.0.1:${o.clientPort}`, peerUrl: `https://${hostPort(peerHost, o.peerPort)}` };
+  return { clientUrl: `http://${hostPort(host, o.clientPort)}`, peerUrl: `http://${hostPort(peerHost, o.peerPort)}` };
+}
+
 /** etcdArgs builds the command line; kept separate so the flags are visible in one place. */
 export function etcdArgs(o: EtcdOptions): string[] {
-  const host = o.host ?? "127.0.0.1";
-  const clientUrl = `http://${host}:${o.clientPort}`;
-  const peerUrl = `http://${host}:${o.peerPort}`;
+  const { clientUrl, peerUrl } = etcdUrls(o);
   return [
     `--name=${o.name}`,
     `--data-dir=${o.dataDir}`,
@@ -73,15 +100,39 @@ export function etcdArgs(o: EtcdOptions): string[] {
     "--auto-compaction-retention=1000",
     "--logger=zap",
     "--log-outputs=stderr",
+    ...(o.heartbeatIntervalMs === undefined ? [] : [`--heartbeat-interval=${o.heartbeatIntervalMs}`]),
+    ...(o.electionTimeoutMs === undefined ? [] : [`--election-timeout=${o.electionTimeoutMs}`]),
+    ...(o.tls ? tlsArgs(o.tls) : []),
   ];
+}
+
+/** tlsArgs: both listeners need a certificate from the cluster CA; peers also the manager SAN. */
+function tlsArgs(t: EtcdTls): string[] {
+  return [
+    `--cert-file=${t.certFile}`,
+    `--key-file=${t.keyFile}`,
+    "--client-cert-auth",
+    `--trusted-ca-file=${t.caFile}`,
+    `--peer-cert-file=${t.certFile}`,
+    `--peer-key-file=${t.keyFile}`,
+    "--peer-client-cert-auth",
+    `--peer-trusted-ca-file=${t.caFile}`,
+    // A worker's certificate comes from the same CA; only the SAN tells a manager apart. etcd
+    // checks it on both sides of a peer connection, so every manager certificate needs it.
+    `--peer-cert-allowed-hostname=${MANAGER_PEER_NAME}`,
+  ];
+}
+
+/** hostPort brackets IPv6 literals. */
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 const setpriv = "/usr/bin/setpriv";
 
 /** startEtcd spawns etcd, waits until it is healthy, and restarts it if it dies unexpectedly. */
 export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
-  const host = o.host ?? "127.0.0.1";
-  const endpoint = `http://${host}:${o.clientPort}`;
+  const { clientUrl: endpoint, peerUrl } = etcdUrls(o);
   const log = o.log ?? ((m: string) => console.error(`etcd ${o.name}: ${m}`));
   const restartDelay = o.restartDelay ?? ((n: number) => Math.min(200 * 2 ** (n - 1), 10_000));
   if (o.signal?.aborted) throw new Error("startEtcd: aborted before start");
@@ -116,7 +167,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
         log(`exited unexpectedly (code ${code}, signal ${sig}); restart #${restarts} in ${delay}ms`);
         readyPromise = sleep(delay, undefined, { signal: stopped.signal }).then(() => {
           spawnOnce();
-          return waitHealthy(endpoint, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
+          return waitHealthy(endpoint, o.tls, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
         });
         readyPromise.catch((err: unknown) => {
           if (!stopping) log(`restart failed: ${String(err)}`);
@@ -140,7 +191,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
   spawnOnce();
   o.signal?.addEventListener("abort", () => void stop(), { once: true });
   try {
-    readyPromise = waitHealthy(endpoint, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
+    readyPromise = waitHealthy(endpoint, o.tls, o.logFile, o.readyTimeoutMs ?? 15_000, () => stopping);
     await readyPromise;
   } catch (err) {
     await stop();
@@ -148,6 +199,7 @@ export async function startEtcd(o: EtcdOptions): Promise<EtcdHandle> {
   }
   return {
     endpoint,
+    peerUrl,
     get pid() {
       return child?.pid ?? -1;
     },
@@ -167,6 +219,7 @@ function etcdEnv(): NodeJS.ProcessEnv {
 /** waitHealthy polls etcd's /health until it reports healthy or the deadline passes. */
 async function waitHealthy(
   endpoint: string,
+  tls: EtcdTls | undefined,
   logFile: string,
   timeoutMs: number,
   cancelled: () => boolean,
@@ -176,10 +229,9 @@ async function waitHealthy(
   while (Date.now() < deadline) {
     if (cancelled()) throw new Error("etcd stopped while waiting for it to become ready");
     try {
-      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
-      if (res.ok && body.health === "true") return;
-      last = `health ${JSON.stringify(body)}`;
+      const res = await getHealth(endpoint, tls);
+      if (isHealthy(res)) return;
+      last = `health ${res.status} ${res.body.trim()}`;
     } catch (err) {
       last = String(err);
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { UnavailableError } from "@tsctl/api";
 import {
   ClientClosedError,
@@ -11,6 +12,7 @@ import {
   type IRequestOp,
   type IWatchResponse,
 } from "etcd3";
+import { localMemberFaultHandling } from "../etcd/fault-handling.js";
 import { CompactedError, TooManyOpsError } from "./errors.js";
 import type { Backend, Compare, KeyValue, Op, TxnResult, WatchEvent } from "./types.js";
 
@@ -20,7 +22,13 @@ export interface EtcdBackendOptions {
   maxTxnOps?: number;
   /** Deadline of each unary call; a dead member should fail fast, not hang a controller. */
   callTimeoutMs?: number;
-  /** Extra etcd3 client options (TLS credentials, fault handling). */
+  /**
+   * Client certificate, key and CA (PEM files) for a member started with TLS; the endpoint is then
+   * https://. serverName: check the member's certificate against this name rather than the
+   * address dialled (e.g. "tsctl-manager", so 127.0.0.1 need not be a SAN).
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; serverName?: string };
+  /** Extra etcd3 client options (fault handling, gRPC options). */
   client?: Omit<IOptions, "hosts">;
 }
 
@@ -32,16 +40,27 @@ export interface EtcdBackendOptions {
  */
 export class EtcdBackend implements Backend {
   readonly maxTxnOps: number;
-  private readonly client: Etcd3;
+  /** The etcd3 client, for what is not the store's business (membership, leader election). */
+  readonly client: Etcd3;
 
   constructor(opts: EtcdBackendOptions) {
     this.maxTxnOps = opts.maxTxnOps ?? 10_000;
     const timeout = opts.callTimeoutMs ?? 10_000;
+    const tls = opts.tls;
     this.client = new Etcd3({
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      ...(tls && {
+        credentials: { rootCertificate: readFileSync(tls.caFile), privateKey: readFileSync(tls.keyFile), certChain: readFileSync(tls.certFile) },
+      }),
       ...opts.client,
-      // A full list of a large cluster is bigger than gRPC's 4 MiB default.
-      grpcOptions: { "grpc.max_receive_message_length": 512 * 1024 * 1024, ...opts.client?.grpcOptions },
+      // Without etcd3's per-host circuit breaker: one host, nothing to fail over to (see there).
+      faultHandling: { ...localMemberFaultHandling, ...opts.client?.faultHandling },
+      grpcOptions: {
+        // A full list of a large cluster is bigger than gRPC's 4 MiB default.
+        "grpc.max_receive_message_length": 512 * 1024 * 1024,
+        ...(tls?.serverName !== undefined && { "grpc.ssl_target_name_override": tls.serverName }),
+        ...opts.client?.grpcOptions,
+      },
       hosts: opts.endpoints,
     });
   }
