@@ -10,6 +10,20 @@ export { Orchestrator } from "./orchestrator/index.js";
 export { Scheduler } from "./scheduler/index.js";
 export { TaskReaper } from "./reaper/index.js";
 export { freePort, startEtcd, startTempEtcd, type EtcdHandle } from "./etcd/index.js";
+export {
+  addMember,
+  leaderMemberId,
+  listMembers,
+  localMemberId,
+  MANAGER_PEER_NAME,
+  promoteMember,
+  removeMember,
+  wouldLoseQuorum,
+  type EtcdMember,
+  type EtcdOptions,
+  type EtcdTls,
+} from "./etcd/index.js";
+export { minLeaseTtlSeconds, startElection, type Election, type ElectionOptions, type LeaderInfo } from "./election/index.js";
 export { EtcdBackend, MemoryBackend, openStore, type Store } from "./store/index.js";
 export { FakeClock, systemClock, type Clock } from "./clock.js";
 export { writeBootstrap } from "./bootstrap.js";
