@@ -141,8 +141,12 @@ export class Manager {
     return this.election.isLeader && this.term !== undefined;
   }
 
-  /** leader is the current leader as this manager last saw it. */
+  /**
+   * leader is the current leader as this manager last saw it; undefined while this manager is cut
+   * off from the etcd majority (what it last saw may be stale, and nothing could commit anyway).
+   */
   leader(): LeaderInfo | undefined {
+    if (!this.election.isLeader && !this.presence.inQuorum()) return undefined;
     return this.election.leader();
   }
 

@@ -11,6 +11,11 @@ const prefix = "/tsctl/v1/presence/";
 export interface Presence {
   /** Node ids of managers holding a live presence key, as of the last read. */
   alive(): Set<string>;
+  /**
+   * inQuorum is false once this manager's own lease went unconfirmed for a TTL: its etcd member
+   * is cut off from the majority, so nothing it is asked to change could be committed.
+   */
+  inQuorum(): boolean;
   stop(): Promise<void>;
 }
 
@@ -18,14 +23,17 @@ export function startPresence(client: Etcd3, opts: { nodeId: string; ttlSeconds:
   let alive = new Set<string>([opts.nodeId]);
   let lease: Lease | undefined;
   let stopped = false;
+  let confirmedAt = Date.now();
 
   const hold = async (): Promise<void> => {
     while (!stopped) {
       const l = client.lease(opts.ttlSeconds);
       lease = l;
       const lost = new Promise<void>((resolve) => l.once("lost", () => resolve()));
+      l.on("keepaliveSucceeded", () => (confirmedAt = Date.now()));
       try {
         await l.put(prefix + opts.nodeId).value(opts.nodeId);
+        confirmedAt = Date.now();
         await lost;
       } catch {
         // etcd unreachable: retry below with a fresh lease.
@@ -50,6 +58,7 @@ export function startPresence(client: Etcd3, opts: { nodeId: string; ttlSeconds:
 
   return {
     alive: () => alive,
+    inQuorum: () => Date.now() - confirmedAt < opts.ttlSeconds * 1000,
     stop: async () => {
       stopped = true;
       clearInterval(timer);

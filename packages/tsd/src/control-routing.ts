@@ -12,6 +12,7 @@ import type { Daemon } from "./daemon.js";
 /** Calls about this node's own membership are always answered here. */
 const nodeLocal = new Set(["initSwarm", "joinSwarm", "leaveSwarm"]);
 const hopHeader = "tsctl-forwarded-by";
+const forwardTimeoutMs = 20_000;
 
 export const noLeaderMessage =
   "the swarm has no leader: too few managers are reachable (a majority must be up and connected); try again later";
@@ -29,7 +30,10 @@ export function routedControlService(daemon: Daemon, local: ServiceHandlers<type
     if (ctx.metadata.get(hopHeader).length > 0) throw new UnavailableError(noLeaderMessage);
     const client = daemon.leaderControlClient();
     if (!client) throw new UnavailableError(noLeaderMessage);
-    return { client: client as unknown as Record<string, (req: unknown, opts: unknown) => unknown>, opts: { signal: ctx.signal, metadata: { [hopHeader]: manager.nodeId } } };
+    return {
+      client: client as unknown as Record<string, (req: unknown, opts: unknown) => unknown>,
+      opts: { signal: ctx.signal, metadata: { [hopHeader]: manager.nodeId } },
+    };
   };
 
   for (const m of ControlService.methods as DescMethod[]) {
@@ -46,7 +50,8 @@ export function routedControlService(daemon: Daemon, local: ServiceHandlers<type
     } else {
       out[name] = async (req, ctx) => {
         const r = await route(ctx);
-        return r ? r.client[name]!(req, r.opts) : h(req, ctx);
+        // A leader that vanished mid-call must not hang the CLI: unary calls get a deadline.
+        return r ? r.client[name]!(req, { ...r.opts, timeoutMs: forwardTimeoutMs }) : h(req, ctx);
       };
     }
   }
