@@ -27,7 +27,10 @@ export interface EtcdMember {
 const callTimeoutMs = 5000;
 const deadline = (): { deadline: number } => ({ deadline: Date.now() + callTimeoutMs });
 
-/** listMembers returns the cluster's members as the local member knows them (linearizable). */
+/**
+ * listMembers returns the cluster's members as the local member knows them. etcd 3.4 ignores
+ * the request's linearizable flag (3.5 honours it), so this also answers without quorum.
+ */
 export async function listMembers(client: Etcd3): Promise<EtcdMember[]> {
   const res = await unavailable("list etcd members", () => client.cluster.memberList({ linearizable: true }, deadline()));
   return res.members.map(toMember);
