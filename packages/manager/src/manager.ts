@@ -18,6 +18,7 @@ import { startPresence, type Presence } from "./presence.js";
 import { TaskReaper } from "./reaper/index.js";
 import { Scheduler } from "./scheduler/index.js";
 import { defaultHeartbeatMs, defaultTaskHistory, writeBootstrap, type Bootstrap } from "./bootstrap.js";
+import { managerSanDns } from "./ca/index.js";
 import { NodeCa } from "./nodeca/index.js";
 import { EtcdBackend, openStore } from "./store/index.js";
 import type { Store } from "./store/types.js";
@@ -114,7 +115,8 @@ export class Manager {
     try {
       // Learners refuse linearizable reads: the store can only open on a voting member.
       await opts.etcd.promote?.();
-      backend = new EtcdBackend({ endpoints: [etcd.endpoint], maxTxnOps, tls: opts.tls });
+      // Checked against the manager SAN, not 127.0.0.1: no IP address is sent as the TLS server name.
+      backend = new EtcdBackend({ endpoints: [etcd.endpoint], maxTxnOps, tls: opts.tls && { ...opts.tls, serverName: managerSanDns } });
       store = await openStore(backend);
       if (bootstrap) await writeBootstrap(store, { nodeId: opts.nodeId, advertiseAddr: opts.peerHost, managerAddr: opts.addr, ...bootstrap });
       const controlApi = new ControlApi(store, opts.nodeId);
