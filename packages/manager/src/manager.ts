@@ -105,7 +105,7 @@ export class Manager {
       initialCluster: opts.etcd.initialCluster ?? `${opts.etcd.name}=${scheme}://${opts.peerHost}:${opts.etcd.peerPort}`,
       initialClusterState: opts.etcd.initialClusterState ?? "new",
       logFile: join(opts.dataRoot, "etcd.log"),
-      tls: opts.tls,
+      tls: opts.tls && { ...opts.tls, serverName: managerSanDns },
       heartbeatIntervalMs: etcdHeartbeatMs,
       electionTimeoutMs: etcdElectionTimeoutMs,
       log,
