@@ -10,7 +10,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { FailedPreconditionError, ManagerStatusSchema, NodeRole, NodeSchema, PermissionDeniedError, type Cluster, type Node, type NodeSpec } from "@tsctl/api";
 import { ControlApi, SwarmApi, findNode } from "./controlapi/index.js";
 import { Dispatcher, type ManagerPeer } from "./dispatcher/index.js";
-import { evictLeader, startElection, type Election, type LeaderInfo } from "./election/index.js";
+import { DEFAULT_LEADER_KEY, evictLeader, startElection, type Election, type LeaderInfo } from "./election/index.js";
 import { startEtcd, type EtcdHandle } from "./etcd/index.js";
 import { addMember, listMembers, promoteMember, removeMember, wouldLoseQuorum, type EtcdMember } from "./etcd/membership.js";
 import { Orchestrator } from "./orchestrator/index.js";
@@ -21,6 +21,7 @@ import { defaultHeartbeatMs, defaultTaskHistory, writeBootstrap, type Bootstrap 
 import { managerSanDns } from "./ca/index.js";
 import { NodeCa } from "./nodeca/index.js";
 import { EtcdBackend, openStore } from "./store/index.js";
+import { FencedBackend } from "./store/fenced-backend.js";
 import type { Store } from "./store/types.js";
 
 export interface TlsFiles {
@@ -82,6 +83,7 @@ export class Manager {
     readonly store: Store,
     readonly controlApi: ControlApi,
     private readonly backend: EtcdBackend,
+    private readonly fenced: FencedBackend,
     private readonly etcd: EtcdHandle,
     readonly election: Election,
     readonly presence: Presence,
@@ -111,19 +113,21 @@ export class Manager {
       log,
     });
     let backend: EtcdBackend | undefined;
+    let fenced: FencedBackend | undefined;
     let store: Store | undefined;
     try {
       // Learners refuse linearizable reads: the store can only open on a voting member.
       await opts.etcd.promote?.();
       // Checked against the manager SAN, not 127.0.0.1: no IP address is sent as the TLS server name.
       backend = new EtcdBackend({ endpoints: [etcd.endpoint], maxTxnOps, tls: opts.tls && { ...opts.tls, serverName: managerSanDns } });
-      store = await openStore(backend);
+      fenced = new FencedBackend(backend);
+      store = await openStore(fenced);
       if (bootstrap) await writeBootstrap(store, { nodeId: opts.nodeId, advertiseAddr: opts.peerHost, managerAddr: opts.addr, ...bootstrap });
       const controlApi = new ControlApi(store, opts.nodeId);
       const self: LeaderInfo = { nodeId: opts.nodeId, addr: opts.addr };
       const presence = startPresence(backend.client, { nodeId: opts.nodeId, ttlSeconds: leaderLeaseTtlSeconds });
       const election = startElection(backend.client, { self, ttlSeconds: leaderLeaseTtlSeconds, log });
-      const manager = new Manager(opts, store, controlApi, backend, etcd, election, presence);
+      const manager = new Manager(opts, store, controlApi, backend, fenced, etcd, election, presence);
       controlApi.managerView = () => manager.managerView();
       election.onChange((_leader, isSelf) => manager.onLeadership(isSelf));
       if (election.isLeader) manager.onLeadership(true);
@@ -269,12 +273,15 @@ export class Manager {
     // Transitions run one after another: stepping down must finish before leading again.
     this.transition = this.transition.then(async () => {
       if (this.stopped) return;
-      if (isLeader && this.election.isLeader && !this.term) this.lead();
+      const held = this.election.heldKeyRevision;
+      if (isLeader && this.election.isLeader && held !== undefined && !this.term) this.lead(Number(held));
       else if (!this.election.isLeader && this.term) await this.stepDown();
     });
   }
 
-  private lead(): void {
+  private lead(leaderKeyRevision: number): void {
+    // Every write made while leading is fenced on the leader key (see FencedBackend).
+    this.fenced.setFence({ key: DEFAULT_LEADER_KEY, modRevision: leaderKeyRevision });
     const store = this.store;
     const cluster = () => this.cluster();
     const heartbeatPeriodMs = () => Number(cluster()?.spec?.heartbeatPeriodMs || defaultHeartbeatMs);
@@ -291,6 +298,7 @@ export class Manager {
     this.term = undefined;
     if (!term) return;
     for (const c of [...term.controllers].reverse()) await c.stop();
+    this.fenced.setFence(undefined);
     this.opts.log?.(`node ${this.opts.nodeId} is no longer the leader`);
   }
 

@@ -17,6 +17,11 @@ export interface Election {
   leader(): LeaderInfo | undefined;
   /** Called on every change of leader (including to/from undefined) and of own leadership. */
   onChange(listener: (leader: LeaderInfo | undefined, self: boolean) => void): () => void;
+  /**
+   * The leader key's revision while this manager holds it: writes made as the leader compare it
+   * (a fence), so a deposed leader that has not noticed yet cannot change anything.
+   */
+  readonly heldKeyRevision: string | undefined;
   /** Gives up leadership (deletes the key) so another manager takes over at once; keeps campaigning unless stop(). */
   resign(): Promise<void>;
   /** Steps down, deletes the key if held, revokes the lease and stops; no notification after it returns. */
@@ -114,6 +119,10 @@ class LeaseElection implements Election {
       performance.now() - lease.confirmedAt < (lease.ttlMs * 2) / 3 &&
       !this.stopped.signal.aborted
     );
+  }
+
+  get heldKeyRevision(): string | undefined {
+    return this.heldRevision;
   }
 
   leader(): LeaderInfo | undefined {
