@@ -287,7 +287,7 @@ export class Manager {
     const heartbeatPeriodMs = () => Number(cluster()?.spec?.heartbeatPeriodMs || defaultHeartbeatMs);
     const retention = () => Number(cluster()?.spec?.taskHistoryRetentionLimit || defaultTaskHistory);
     const dispatcher = new Dispatcher(store, { heartbeatPeriodMs, managers: () => this.managers() });
-    const controllers: Controller[] = [dispatcher, new Orchestrator(store), new Scheduler(store), new TaskReaper(store, { retentionLimit: retention })];
+    const controllers: Controller[] = [dispatcher, new Orchestrator(store), new Scheduler(store, { isConnected: (id) => dispatcher.isConnected(id) }), new TaskReaper(store, { retentionLimit: retention })];
     for (const c of controllers) c.start();
     this.term = { dispatcher, controllers };
     this.opts.log?.(`node ${this.opts.nodeId} is now the leader`);

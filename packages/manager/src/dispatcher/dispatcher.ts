@@ -100,11 +100,17 @@ export class Dispatcher {
     if (callerNodeId !== undefined && register.nodeId !== callerNodeId) {
       throw new PermissionDeniedError(`permission denied: node ${callerNodeId} cannot register as node ${register.nodeId}`);
     }
-    await this.registerNode(register);
     const session: Session = { id: newId(), nodeId: register.nodeId, out: new AsyncQueue(), sent: new Map(), logs: new Map() };
-    // A node has one session: a reconnect replaces the old one.
+    // A node has one session: a reconnect replaces the old one. It is in place before the node is
+    // marked READY, so the scheduler pass that READY triggers already sees the node connected.
     this.sessions.get(register.nodeId)?.out.close();
     this.sessions.set(register.nodeId, session);
+    try {
+      await this.registerNode(register);
+    } catch (err) {
+      this.endSession(session);
+      throw err;
+    }
     this.health.beat(register.nodeId);
 
     const desiredRole = this.store.view((tx) => tx.get("node", register.nodeId)?.spec?.desiredRole);
@@ -241,6 +247,10 @@ export class Dispatcher {
         session.out.push({ msg: { case: "logCancel", value: { subscriptionId } } });
       },
     };
+  }
+
+  isConnected(nodeId: string): boolean {
+    return this.sessions.has(nodeId);
   }
 
   /** connectedNodes lists nodes with a live session. */

@@ -15,9 +15,22 @@ const PENDING_MESSAGE = "pending task scheduling";
  * turn every pass into a write storm. Each write is re-checked against the store's copy, so a task
  * that moved on meanwhile is never moved back.
  */
+export interface SchedulerOptions extends ControllerOptions {
+  /**
+   * Whether a node's agent holds a session now. Nodes without one get no new tasks even while
+   * still READY in the store: after a leader change every node stays READY for its grace period,
+   * including the one that died with the old leader, and a task placed there would wait for the
+   * grace to run out before being replaced.
+   */
+  isConnected?: (nodeId: string) => boolean;
+}
+
 export class Scheduler extends StoreController {
-  constructor(store: Store, opts: ControllerOptions = {}) {
+  private readonly isConnected: ((nodeId: string) => boolean) | undefined;
+
+  constructor(store: Store, opts: SchedulerOptions = {}) {
     super(store, "scheduler", opts);
+    this.isConnected = opts.isConnected;
   }
 
   protected onEvents(events: StoreEvent[]): void {
@@ -32,7 +45,9 @@ export class Scheduler extends StoreController {
       const pending = tasks.filter(needsNode);
       if (pending.length === 0) return undefined;
       // The store revision seeds tie-breaks: reproducible for a given state, varied across rounds.
-      return schedule(pending, tx.list("node"), tasks, nowMs, this.store.revision);
+      const connected = this.isConnected;
+      const nodes = connected ? tx.list("node").filter((n) => connected(n.id)) : tx.list("node");
+      return schedule(pending, nodes, tasks, nowMs, this.store.revision);
     });
     if (!round) return undefined;
     if (round.assignments.length > 0 || round.unassigned.length > 0) {
