@@ -359,9 +359,29 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
       // Soft: the wording is checked, and the test goes on to check the write was not applied later.
       expect.soft(msg.split("\n"), "one line").toHaveLength(1);
       expect.soft(msg, "the refusal names the missing leader or quorum").toMatch(/leader|quorum/i);
+      // Once the cut-off manager has noticed (its reads say so), a write is refused at once.
+      await poll(`${cut} to notice it has no leader`, 30_000, async () => {
+        const r = await ctl(cut, ["service", "ls"], 30_000);
+        return r.code !== 0 && /no leader|quorum/i.test(r.stderr) ? { done: true } : { why: `exit ${r.code}: ${r.stderr.trim()}` };
+      }, [cut]);
+      const late = await ctl(cut, ["service", "create", "-d", "--name", "minority-late", "busybox:latest", "sleep", "3600"], 60_000);
+      expect(late.code).not.toBe(0);
+      expect(late.stderr.trim()).toMatch(/no leader|quorum/i);
+      timings.push(`partition of ${cut} lasted ${seconds(Date.now() - t0)} after the first refused write`);
     } finally {
       await tcOk(["heal"]);
     }
+    // The majority's leader should not notice the heal: watch it answer for a few seconds. (A member
+    // coming back from a partition with a higher raft term can depose the leader unless it must
+    // pre-vote first.)
+    const healedAt = Date.now();
+    const outages: string[] = [];
+    while (Date.now() - healedAt < 6_000) {
+      const r = await ctl(leader, ["service", "ls", "-q"], 30_000);
+      if (r.code !== 0) outages.push(`+${seconds(Date.now() - healedAt)}: ${r.stderr.trim()}`);
+    }
+    if (outages.length > 0) timings.push(`after heal, leader ${leader} refused ${outages.length} calls between ${outages[0]!.split(":")[0]} and ${outages.at(-1)!.split(":")[0]}`);
+    expect.soft(outages, `calls to leader ${leader} refused right after the heal`).toEqual([]);
     await poll(`${cut} to see the service created during the partition`, 60_000, async () => {
       const names = (await services(cut))?.map((s) => s.Name);
       return names?.includes("during-partition") ? { done: true } : { why: `${cut} lists ${JSON.stringify(names)}` };
