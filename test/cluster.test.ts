@@ -348,17 +348,19 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     // so the write below meets an established connection, not a fresh dial.
     await ctlOk(cut, ["service", "ls"]);
     await tcOk(["partition", cut]);
+    let firstRefusal = "";
     try {
       await ctlOk(leader, ["service", "create", "-d", "--name", "during-partition", "--replicas", "2", "busybox:latest", "sleep", "3600"], 60_000);
       const t0 = Date.now();
       const refused = await ctl(cut, ["service", "create", "-d", "--name", "minority", "busybox:latest", "sleep", "3600"], 120_000);
       const msg = refused.stderr.trim();
+      firstRefusal = msg;
       timings.push(`write on partitioned ${cut} refused after ${seconds(Date.now() - t0)}: ${msg}`);
       console.log(timings.at(-1));
       expect(refused.code, `minority write: ${refused.stdout}`).not.toBe(0);
       // Soft: the wording is checked, and the test goes on to check the write was not applied later.
       expect.soft(msg.split("\n"), "one line").toHaveLength(1);
-      expect.soft(msg, "the refusal names the missing leader or quorum").toMatch(/leader|quorum/i);
+      expect.soft(msg, "the refusal names the missing or unreachable leader").toMatch(/leader|quorum/i);
       // Once the cut-off manager has noticed (its reads say so), a write is refused at once.
       await poll(`${cut} to notice it has no leader`, 30_000, async () => {
         const r = await ctl(cut, ["service", "ls"], 30_000);
@@ -391,8 +393,12 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
       return problems.length === 0 ? { done: true } : { why: problems.join("; ") };
     }, [cut, leader]);
     await converged(leader, "during-partition", 2);
-    // The refused write must not surface after the heal (its request must not be delivered late).
-    expect((await services(leader))?.map((s) => s.Name).sort(), "services after heal").toEqual(["during-partition", "spread"]);
+    // A refused write never surfaces after the heal. A write whose forwarding broke off is
+    // reported as "may still be applied" (the request can sit in the partition and reach the
+    // leader within its deadline), and then either outcome is honest.
+    const after = (await services(leader))?.map((s) => s.Name).sort();
+    if (/may still be applied/.test(firstRefusal)) expect(after?.filter((n) => n !== "minority"), "services after heal").toEqual(["during-partition", "spread"]);
+    else expect(after, "services after heal").toEqual(["during-partition", "spread"]);
   }, 300_000);
 
   it("comes back whole after every host is stopped and started", async () => {

@@ -238,6 +238,15 @@ function bindSignal(call: { cancel(): void }, signal?: AbortSignal): void {
   else signal.addEventListener("abort", () => call.cancel(), { once: true });
 }
 
+/**
+ * keepErrorForIterator: a stream call that fails before anyone iterates it (no connection) emits
+ * 'error' with no listener, which would crash the process. The stream keeps the error and its
+ * iterator throws it, so a listener that does nothing is all that is needed.
+ */
+function keepErrorForIterator(call: { on(event: "error", listener: () => void): unknown }): void {
+  call.on("error", () => undefined);
+}
+
 async function* readStream<T>(stream: AsyncIterable<unknown>): AsyncGenerator<T> {
   try {
     for await (const msg of stream) yield msg as T;
@@ -267,6 +276,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
       case "server_streaming":
         client[m.localName] = (init: MessageInitShape<DescMessage>, opts?: CallOptions) => {
           const call = raw.makeServerStreamRequest(path, req.serialize, res.deserialize, create(m.input, init), metadataOf(opts), callOptions(opts));
+          keepErrorForIterator(call);
           bindSignal(call, opts?.signal);
           return readStream(call);
         };
@@ -292,6 +302,7 @@ export function createClient<S extends GenServiceMethods>(service: GenService<S>
       case "bidi_streaming":
         client[m.localName] = (opts?: CallOptions) => {
           const call = raw.makeBidiStreamRequest(path, req.serialize, res.deserialize, metadataOf(opts), callOptions(opts));
+          keepErrorForIterator(call);
           bindSignal(call, opts?.signal);
           const iter = readStream(call);
           return {

@@ -302,15 +302,26 @@ export class Manager {
     this.opts.log?.(`node ${this.opts.nodeId} is no longer the leader`);
   }
 
-  /** stop resigns leadership (so another manager takes over at once) and stops etcd. */
+  /**
+   * stop resigns leadership (so another manager takes over at once) and stops etcd. Steps that
+   * need the etcd quorum are bounded: without a quorum (the last managers stopping) they cannot
+   * finish, and a stop must still end.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.transition;
-    await this.stepDown();
-    await this.election.resign().catch(() => undefined);
-    await this.election.stop().catch(() => undefined);
-    await this.presence.stop().catch(() => undefined);
-    await this.store.close();
+    await within(this.transition, 3000);
+    await within(this.stepDown(), 3000);
+    await within(this.election.resign().catch(() => undefined), 1500);
+    await within(this.election.stop().catch(() => undefined), 1500);
+    await within(this.presence.stop().catch(() => undefined), 1500);
+    await within(this.store.close(), 1500);
     await this.etcd.stop();
   }
+}
+
+/** within waits for p, but no longer than ms; whatever p does later is ignored. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

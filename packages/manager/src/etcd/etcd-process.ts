@@ -102,6 +102,9 @@ export function etcdArgs(o: EtcdOptions): string[] {
     "--log-outputs=stderr",
     ...(o.heartbeatIntervalMs === undefined ? [] : [`--heartbeat-interval=${o.heartbeatIntervalMs}`]),
     ...(o.electionTimeoutMs === undefined ? [] : [`--election-timeout=${o.electionTimeoutMs}`]),
+    // A member that was cut off comes back with a higher term and would depose a healthy leader;
+    // with pre-vote it first asks whether it could win, and rejoins quietly instead.
+    "--pre-vote=true",
     ...(o.tls ? tlsArgs(o.tls) : []),
   ];
 }
