@@ -58,12 +58,18 @@ export type { Bootstrap } from "./bootstrap.js";
 const maxTxnOps = 4096;
 
 /**
- * Raft timing. etcd's defaults (100 ms / 1 s) are for WANs and loaded disks; a cluster's managers
- * sit on one LAN, and a shorter election timeout is most of the leader failover time.
+ * Raft timing. A cluster's managers sit on one LAN: half of etcd's defaults (100 ms / 1 s) still
+ * leaves ten heartbeats per election timeout, and the raft election is most of a failover when
+ * the dead manager's member was the raft leader (the watchdog's eviction needs a raft leader).
  */
-export const etcdHeartbeatMs = 100;
-export const etcdElectionTimeoutMs = 1000;
-/** Leader lease TTL: etcd's floor is 1.5 x the election timeout. */
+export const etcdHeartbeatMs = 50;
+export const etcdElectionTimeoutMs = 500;
+/**
+ * Leader lease TTL. etcd's floor would be 1 s with this timing, but the leader steps down after
+ * 2/3 of the TTL without a confirmed keepalive, and a busy manager's event loop can stall for
+ * longer than 0.67 s; 2 s keeps leadership steady, and the watchdog makes the TTL irrelevant when
+ * a leader's tsd dies.
+ */
 export const leaderLeaseTtlSeconds = 2;
 
 interface Controller {
