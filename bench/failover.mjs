@@ -67,7 +67,7 @@ async function leaderFailover(round) {
   await tcOk("kill", leader);
   const t0 = now();
   await until("a write on a surviving manager", async () => (await tsctl(other, "service", "update", "--detach", "--label-add", `round=${round}`, "web")).code === 0, 60_000, 20);
-  const failoverMs = ms(t0);
+  const failoverMs = Math.round(ms(t0));
   await tcOk("start", leader);
   await until(`${leader} back as a reachable manager`, async () => {
     const list = await nodes(other).catch(() => undefined);
@@ -92,7 +92,7 @@ async function nodeFailure() {
   await tcOk("kill", victim);
   const t0 = now();
   await until("all replicas running on other nodes", async () => (await runningElsewhere(manager, victim)) === replicas, 60_000, 50);
-  const recoveryMs = ms(t0);
+  const recoveryMs = Math.round(ms(t0));
   await tcOk("start", victim);
   await until(`${victim} Ready`, async () => (await nodes(manager))?.some((n) => n.Hostname === victim && n.Status === "Ready"));
   // Let the scheduler use the worker again before the next round.
@@ -105,9 +105,14 @@ export async function run() {
   try {
     console.log("failover: building a test-cluster (3 managers, 2 workers)...");
     await tcOk("up", "--managers", "3", "--workers", "2");
+    const busybox = join(repoRoot, ".cache/busybox.tar");
+    for (const h of ["m1", "m2", "m3", "w1", "w2"]) {
+      const l = await tsctl(h, "image", "load", "-i", busybox);
+      if (l.code !== 0) throw new Error(`${h}: image load failed: ${(l.stderr || l.stdout).trim()}`);
+    }
     const leader = await leaderHost();
     const c = await tsctl(leader, "service", "create", "--name", "web", "--replicas", String(replicas), "--stop-grace-period", "1s", "busybox:latest", "sleep", "3600");
-    if (c.code !== 0) throw new Error(`service create failed: ${c.stderr}`);
+    if (c.code !== 0) throw new Error(`service create failed: ${(c.stderr || c.stdout).trim()}`);
     const failovers = [];
     const recoveries = [];
     for (let i = 0; i < rounds; i++) {
