@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(etcd-server runc conmon nftables iproute2 busybox-static attr tar tini)
+apt_packages=(etcd-server runc conmon nftables iproute2 busybox-static attr tar tini openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
