@@ -1,15 +1,16 @@
-import { grpc, type CallContext, type ControlService, type ServiceHandlers } from "@tsctl/api";
+import { UnavailableError, grpc, type CallContext, type ControlService, type ServiceHandlers } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { routedControlService } from "./control-routing.js";
 import type { Daemon } from "./daemon.js";
 
-function ctx(forwardedBy?: string): CallContext {
+function ctx(forwardedBy?: string, deadlineMs?: number): CallContext {
   const metadata = new grpc.Metadata();
   if (forwardedBy) metadata.set("tsctl-forwarded-by", forwardedBy);
+  if (deadlineMs) metadata.set("tsctl-forward-deadline-ms", String(deadlineMs));
   return { metadata, signal: new AbortController().signal, peer: "test" };
 }
 
-function setup(opts: { leader: boolean; leaderKnown: boolean }) {
+function setup(opts: { leader: boolean; leaderKnown: boolean; failWith?: Error }) {
   const forwarded: { method: string; req: unknown; opts: { metadata?: Record<string, string> } }[] = [];
   const client = new Proxy(
     {},
@@ -22,12 +23,13 @@ function setup(opts: { leader: boolean; leaderKnown: boolean }) {
             }
           : async (req: unknown, o: never) => {
               forwarded.push({ method, req, opts: o });
+              if (opts.failWith) throw opts.failWith;
               return { nodes: [] };
             },
     },
   );
   const daemon = {
-    awaitManager: async () => ({ isLeader: opts.leader, nodeId: "self" }),
+    awaitManager: async () => ({ isLeader: opts.leader, nodeId: "self", leader: () => ({ nodeId: "m1", addr: "10.0.0.1:2377" }) }),
     leaderControlClient: () => (opts.leaderKnown ? client : undefined),
   } as unknown as Daemon;
   const local = {
@@ -66,6 +68,18 @@ describe("routedControlService", () => {
     expect(twice.forwarded).toEqual([]);
     const none = setup({ leader: false, leaderKnown: false });
     await expect(none.routed["listNodes"]!({}, ctx())).rejects.toMatchObject({ code: "Unavailable" });
+  });
+
+  it("refuses on the leader a forwarded call that arrives after its deadline", async () => {
+    const { routed } = setup({ leader: true, leaderKnown: true });
+    await expect(routed["listNodes"]!({}, ctx("m2", Date.now() - 1))).rejects.toThrow(/after its deadline; it was not applied/);
+    expect(await routed["listNodes"]!({}, ctx("m2", Date.now() + 10_000))).toEqual({ nodes: [{ id: "local" }] });
+  });
+
+  it("says a forward that broke off may still land, naming the leader, not the local daemon", async () => {
+    const { routed, forwarded } = setup({ leader: false, leaderKnown: true, failWith: new UnavailableError("No connection established") });
+    await expect(routed["listNodes"]!({}, ctx())).rejects.toThrow(/lost contact with the leader \(10\.0\.0\.1:2377\).*may still be applied/);
+    expect(Number(forwarded[0]!.opts.metadata!["tsctl-forward-deadline-ms"])).toBeGreaterThan(Date.now());
   });
 
   it("keeps this node's own membership calls local", async () => {
