@@ -221,6 +221,43 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     for (const n of spreadOver) expect(members).toContain(n);
   }, 200_000);
 
+  it("places by node role, hostname and label constraints across hosts, and drains a worker", async () => {
+    await ctlOk(leader, ["node", "update", "--label-add", "zone=blue", "w1"]);
+    await ctlOk(leader, ["service", "create", "--name", "workers-only", "--replicas", "4", "--constraint", "node.role==worker", "busybox:latest", "sleep", "3600"], 180_000);
+    const onWorkers = await converged(leader, "workers-only", 4);
+    expect(new Set(onWorkers.map((t) => t.Node))).toEqual(new Set(workers));
+    await ctlOk(leader, ["service", "create", "--name", "blue", "--replicas", "2", "--constraint", "node.labels.zone==blue", "busybox:latest", "sleep", "3600"], 180_000);
+    expect((await converged(leader, "blue", 2)).map((t) => t.Node)).toEqual(["w1", "w1"]);
+    // A task that fits nowhere stays pending and says why.
+    await ctlOk(leader, ["service", "create", "-d", "--name", "nowhere", "--constraint", "node.hostname==no-such-host", "busybox:latest", "sleep", "3600"]);
+    await poll("the unschedulable task's reason", 30_000, async () => {
+      const t = (await tasks(leader, "nowhere"))?.[0];
+      return t && /no suitable node/.test(t.Error) && t.CurrentState.startsWith("Pending") ? { done: true } : { why: JSON.stringify(t) };
+    });
+    // Drain w1: its tasks move to w2 (workers-only) or stay pending (blue: only w1 is blue).
+    await ctlOk(leader, ["node", "update", "--availability", "drain", "w1"]);
+    const moved = await converged(leader, "workers-only", 4);
+    expect(moved.every((t) => t.Node === "w2")).toBe(true);
+    await ctlOk(leader, ["node", "update", "--availability", "active", "w1"]);
+    await converged(leader, "blue", 2);
+    for (const name of ["workers-only", "blue", "nowhere"]) await ctlOk(leader, ["service", "rm", name]);
+    await ctlOk(leader, ["node", "update", "--label-rm", "zone", "w1"]);
+  }, 300_000);
+
+  it("streams the logs of tasks on every node through any manager", async () => {
+    await ctlOk(leader, ["service", "create", "--name", "talker", "--mode", "global", "busybox:latest", "sh", "-c", "echo hello from $(hostname); sleep 3600"], 180_000);
+    await converged(leader, "talker", members.length);
+    const follower = managers.find((m) => m !== leader)!;
+    const lines = await poll<string[]>("a log line from every node", 30_000, async () => {
+      const r = await ctl(follower, ["service", "logs", "talker"], 30_000);
+      const got = r.stdout.split("\n").filter((l) => l.includes("hello from"));
+      const nodesSeen = new Set(got.map((l) => /@(\S+)\s*\|/.exec(l)?.[1]));
+      return members.every((h) => nodesSeen.has(h)) ? { done: got } : { why: `exit ${r.code}: ${r.stdout}${r.stderr}` };
+    });
+    expect(lines).toHaveLength(members.length);
+    await ctlOk(leader, ["service", "rm", "talker"]);
+  }, 240_000);
+
   it("refuses bad joins with one clear line and leaves the node list as it was", async () => {
     const snapshot = async () => (await nodes(leader))?.map((r) => `${r.ID} ${r.Hostname}`).sort();
     const before = await snapshot();
