@@ -258,6 +258,37 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     await ctlOk(leader, ["service", "rm", "talker"]);
   }, 240_000);
 
+  it("promotes a worker to manager and demotes it again; a spare joins, leaves and is removed", async () => {
+    await ctlOk(leader, ["node", "promote", "w1"]);
+    await poll("w1 a Reachable manager", 60_000, async () => {
+      const w1 = (await nodes(leader))?.find((r) => r.Hostname === "w1");
+      return w1?.ManagerStatus === "Reachable" ? { done: true } : { why: JSON.stringify(w1) };
+    }, ["w1", leader]);
+    // w1 now answers the Control API itself (it forwards to the leader).
+    expect((await nodes("w1"))?.length).toBeGreaterThanOrEqual(members.length);
+    // Four managers: demoting one keeps a majority of three.
+    await ctlOk(leader, ["node", "demote", "w1"]);
+    await poll("w1 a worker again", 60_000, async () => {
+      const w1 = (await nodes(leader))?.find((r) => r.Hostname === "w1");
+      const r = await ctl("w1", ["node", "ls"]);
+      return w1?.ManagerStatus === "" && r.code !== 0 && /not a swarm manager/.test(r.stderr) ? { done: true } : { why: `${JSON.stringify(w1)} / w1 node ls: ${r.code}` };
+    }, ["w1", leader]);
+    expect(formedProblems(await nodes(leader))).toEqual([]);
+
+    const token = (await ctlOk(leader, ["swarm", "join-token", "-q", "worker"])).trim();
+    const leaderIp = (await tcOk(["ip", leader])).trim();
+    await ctlOk(spare, ["swarm", "join", "--token", token, `${leaderIp}:2377`], 60_000);
+    await poll("the spare Ready", 30_000, async () => ((await nodes(leader))?.find((r) => r.Hostname === spare)?.Status === "Ready" ? { done: true } : { why: "not yet" }));
+    const refused = await ctl(leader, ["node", "rm", spare]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/not down/);
+    expect(await ctlOk(spare, ["swarm", "leave"])).toMatch(/left the swarm/);
+    expect(await ctlOk(spare, ["info"])).toMatch(/Swarm: inactive/);
+    await poll("the spare Down", 30_000, async () => ((await nodes(leader))?.find((r) => r.Hostname === spare)?.Status === "Down" ? { done: true } : { why: "not yet" }));
+    await ctlOk(leader, ["node", "rm", spare]);
+    expect((await nodes(leader))?.some((r) => r.Hostname === spare)).toBe(false);
+  }, 240_000);
+
   it("refuses bad joins with one clear line and leaves the node list as it was", async () => {
     const snapshot = async () => (await nodes(leader))?.map((r) => `${r.ID} ${r.Hostname}`).sort();
     const before = await snapshot();
