@@ -419,6 +419,12 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     let firstRefusal = "";
     try {
       await ctlOk(leader, ["service", "create", "-d", "--name", "during-partition", "--replicas", "2", "busybox:latest", "sleep", "3600"], 60_000);
+      // With one manager cut off, demoting the third would leave one reachable member of two.
+      const third = managers.find((m) => m !== leader && m !== cut)!;
+      await poll(`${cut} Unreachable`, 30_000, async () => ((await nodes(leader))?.find((r) => r.Hostname === cut)?.ManagerStatus === "Unreachable" ? { done: true } : { why: "not yet" }));
+      const demote = await ctl(leader, ["node", "demote", third]);
+      expect(demote.code, demote.stdout).not.toBe(0);
+      expect(demote.stderr.trim()).toMatch(/quorum/);
       const t0 = Date.now();
       const refused = await ctl(cut, ["service", "create", "-d", "--name", "minority", "busybox:latest", "sleep", "3600"], 120_000);
       const msg = refused.stderr.trim();

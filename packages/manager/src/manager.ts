@@ -264,15 +264,29 @@ export class Manager {
     });
   }
 
-  /** updateNode changes a node's spec; a demotion must keep the managers' quorum. */
+  /**
+   * updateNode changes a node's spec. A demotion is carried out here, on the leader, while the
+   * cluster can still commit it: quorum checked, the node recorded as a worker, then its etcd
+   * member removed. The demoted node only has to stop its manager when it hears of it; it never
+   * has to change the membership itself from a member that is going away.
+   */
   async updateNode(ref: string, version: number, spec: NodeSpec | undefined): Promise<Node> {
     const node = this.store.view((tx) => findNode(tx, ref, this.opts.nodeId));
-    if (node.spec?.desiredRole === NodeRole.MANAGER && spec?.desiredRole === NodeRole.WORKER) {
+    const demoting = node.spec?.desiredRole === NodeRole.MANAGER && spec?.desiredRole === NodeRole.WORKER;
+    if (demoting) {
       const managers = this.store.view((tx) => tx.list("node").filter((n) => n.spec?.desiredRole === NodeRole.MANAGER));
       if (managers.length <= 1) throw new FailedPreconditionError("cannot demote the last manager of the swarm");
       await this.checkRemovable(node.id);
     }
-    return this.controlApi.updateNode(ref, version, spec);
+    const updated = await this.controlApi.updateNode(ref, version, spec);
+    if (demoting) {
+      await this.recordRole(node.id, NodeRole.WORKER, "");
+      // Demoting itself, the leader hands over first so the others need not wait for its lease.
+      if (node.id === this.opts.nodeId) await this.election.resign().catch(() => undefined);
+      const member = (await this.listEtcdMembers()).find((m) => m.name === node.id);
+      if (member) await this.removeEtcdMember(member.id);
+    }
+    return this.controlApi.getNode(updated.id);
   }
 
   private onLeadership(isLeader: boolean): void {

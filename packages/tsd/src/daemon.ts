@@ -300,15 +300,14 @@ export class Daemon {
     await saveNodeState(this.opts.dataRoot, state);
   }
 
+  /**
+   * demoteSelf follows a demotion the leader already carried out (role recorded, etcd member
+   * removed): stop the local manager and listener, forget the etcd data, and get a worker
+   * certificate from a remaining manager.
+   */
   private async demoteSelf(m: Membership): Promise<void> {
-    const manager = this.manager;
-    if (manager) {
-      // Recorded while this node can still write; then its member leaves (refused without quorum).
-      await manager.checkRemovable(m.state.nodeId);
-      await manager.recordRole(m.state.nodeId, NodeRole.WORKER, "");
-      // Hand leadership over now rather than let the lease run out once etcd is gone.
-      await manager.election.resign().catch(() => undefined);
-      await manager.removeEtcdMemberOf(m.state.nodeId);
+    const ownAddr = m.state.managerAddr;
+    if (this.manager) {
       m.tcp?.forceShutdown();
       m.tcp = undefined;
       await this.managerDown().catch(() => undefined);
@@ -317,8 +316,9 @@ export class Daemon {
     const { listenAddr: _l, managerAddr: _a, etcd: _e, ...rest } = m.state;
     m.state = { ...rest, role: "worker", managers: m.state.managers.filter((x) => x.nodeId !== m.state.nodeId) };
     await saveNodeState(this.opts.dataRoot, m.state);
-    await m.renewer.renew(m.state.managers[0]?.addr);
+    await m.renewer.renew(m.connector.target && m.connector.target !== ownAddr ? m.connector.target : m.state.managers[0]?.addr);
   }
+
 
   private async describe(): Promise<NodeDescription> {
     const description = await this.executor.describe();

@@ -9,6 +9,7 @@ import {
   DispatcherService,
   MembershipService,
   NodeCAService,
+  NodeRole,
   PermissionDeniedError,
   addService,
   type CallContext,
@@ -20,7 +21,18 @@ import { guard } from "./guard.js";
 import type { PeerVerifier } from "./tls/peer-identity.js";
 
 export function registerTcpServices(server: grpc.Server, daemon: Daemon, verifier: PeerVerifier, control: ServiceHandlers<typeof ControlService>): void {
-  const managerOnly = (ctx: CallContext, what: string) => verifier.require(ctx, "manager", what);
+  /**
+   * managerOnly wants a manager certificate of a node the cluster still holds for a manager: a
+   * demoted node keeps its old certificate until it expires, and must not keep its rights.
+   */
+  const managerOnly = (ctx: CallContext, what: string) => {
+    const id = verifier.require(ctx, "manager", what);
+    const node = daemon.manager?.store.view((tx) => tx.get("node", id.nodeId));
+    if (node && node.spec?.desiredRole !== NodeRole.MANAGER) {
+      throw new PermissionDeniedError(`permission denied: ${what} needs a manager; node ${id.nodeId} was demoted`);
+    }
+    return id;
+  };
 
   addService(server, NodeCAService, {
     getRootCACertificate: async () => ({ caCertPem: (await daemon.awaitManager()).nodeCa.rootCaCertificate() }),
