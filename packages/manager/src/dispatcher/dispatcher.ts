@@ -198,6 +198,16 @@ export class Dispatcher {
       return e;
     };
     for (const ev of events) {
+      if (ev.kind === "cluster") {
+        // Agents learn the heartbeat period when their session starts: after `swarm update
+        // --dispatcher-heartbeat` every session restarts to learn the new one, and every node gets
+        // a fresh grace period, so none is called down for beating at the old pace.
+        if (ev.old && ev.old.spec?.heartbeatPeriodMs !== ev.object.spec?.heartbeatPeriodMs) {
+          this.health.graceAll();
+          for (const session of this.sessions.values()) session.out.close();
+        }
+        continue;
+      }
       if (ev.kind === "node") {
         // A node removed from the swarm, or asked to change role, must reconnect: its next session
         // is refused, or tells it the new role.

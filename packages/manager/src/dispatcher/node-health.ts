@@ -22,12 +22,19 @@ export class NodeHealth {
   ) {}
 
   start(): void {
-    // After a leader change agents must first find the new leader (a second or two on top of
-    // their usual beat): give them that before calling anyone down.
-    const grace = this.now() + this.periodMs() * this.graceMultiplier + leaderChangeGraceMs;
-    for (const node of this.store.view((tx) => tx.list("node"))) this.deadlines.set(node.id, grace);
+    this.graceAll();
     this.timer = setInterval(() => void this.check(), Math.max(100, this.periodMs() / 2));
     this.timer.unref();
+  }
+
+  /**
+   * graceAll gives every node a fresh, long deadline: after a leader change agents must first find
+   * the new leader (a second or two on top of their usual beat), and after a heartbeat change
+   * they must reconnect to learn it.
+   */
+  graceAll(): void {
+    const grace = this.now() + this.periodMs() * this.graceMultiplier + leaderChangeGraceMs;
+    for (const node of this.store.view((tx) => tx.list("node"))) this.deadlines.set(node.id, grace);
   }
 
   /**
