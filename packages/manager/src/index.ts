@@ -28,3 +28,4 @@ export { EtcdBackend, MemoryBackend, openStore, type Store } from "./store/index
 export { FakeClock, systemClock, type Clock } from "./clock.js";
 export { writeBootstrap } from "./bootstrap.js";
 export * from "./ca/index.js";
+export { NodeCa } from "./nodeca/index.js";
