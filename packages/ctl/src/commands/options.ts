@@ -16,7 +16,7 @@ export function addOutputOptions(cmd: Command, quietHelp = "Only display IDs"): 
 
 /** addServiceOptions declares the spec flags shared by `service create` and `service update`. */
 export function addServiceOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option("--replicas <uint>", "Number of tasks")
     .option("-w, --workdir <string>", "Working directory inside the container")
     .option("-u, --user <string>", "Username or UID (format: <name|uid>[:<group|gid>])")
@@ -34,7 +34,21 @@ export function addServiceOptions(cmd: Command): Command {
     .option("--stop-grace-period <duration>", "Time to wait before force killing a container (ns|us|ms|s|m|h)")
     .option("--read-only", "Mount the container's root filesystem as read only")
     .option("--init", "Use an init inside each service container to forward signals and reap processes")
-    .option("--replicas-max-per-node <uint>", "Maximum number of tasks per node (default 0 = unlimited)")
+    .option("--replicas-max-per-node <uint>", "Maximum number of tasks per node (default 0 = unlimited)");
+  return addPlacementPrefOptions(cmd)
     .option("-d, --detach", "Exit immediately instead of waiting for the service to converge")
     .option("-q, --quiet", "Suppress progress output");
+}
+
+/**
+ * addPlacementPrefOptions declares Docker's placement-preference flags, which differ by command:
+ * `--placement-pref` on create, `--placement-pref-add` / `--placement-pref-rm` on update.
+ */
+function addPlacementPrefOptions(cmd: Command): Command {
+  if (cmd.name() === "update") {
+    return cmd
+      .option("--placement-pref-add <pref>", "Add a placement preference (spread=node.labels.<key>)", collect)
+      .option("--placement-pref-rm <pref>", "Remove a placement preference", collect);
+  }
+  return cmd.option("--placement-pref <pref>", "Add a placement preference (spread=node.labels.<key>)", collect);
 }

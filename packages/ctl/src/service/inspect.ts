@@ -66,7 +66,13 @@ export function dockerSpec(spec: ServiceSpec): Json {
             Window: r.windowMs ? nanos(r.windowMs) : undefined,
           })
         : undefined,
-      Placement: p ? compact({ Constraints: p.constraints, MaxReplicas: Number(p.maxReplicas) || undefined }) : undefined,
+      Placement: p
+        ? compact({
+            Constraints: p.constraints,
+            Preferences: p.preferences.map((pref) => ({ Spread: { SpreadDescriptor: pref.spreadDescriptor } })),
+            MaxReplicas: Number(p.maxReplicas) || undefined,
+          })
+        : undefined,
       ForceUpdate: Number(task?.forceUpdate ?? 0),
     }),
     Mode: spec.mode.case === "global" ? { Global: {} } : { Replicated: { Replicas: Number(spec.mode.value?.replicas ?? 0) } },
@@ -119,9 +125,11 @@ export function prettyService(s: Service): string {
     kv(" ", "Replicas", String(spec?.mode.value?.replicas ?? 0));
   }
   const constraints = spec?.task?.placement?.constraints ?? [];
-  if (constraints.length > 0) {
+  const preferences = spec?.task?.placement?.preferences ?? [];
+  if (constraints.length > 0 || preferences.length > 0) {
     out.push("Placement:");
-    kv(" ", "Constraints", `[${constraints.join(" ")}]`);
+    if (constraints.length > 0) kv(" ", "Constraints", `[${constraints.join(" ")}]`);
+    if (preferences.length > 0) kv(" ", "Preferences", `[${preferences.map((p) => `spread=${p.spreadDescriptor}`).join(" ")}]`);
   }
   out.push("ContainerSpec:");
   kv(" ", "Image", c?.image ?? "");

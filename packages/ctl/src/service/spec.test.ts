@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
-import { RestartCondition, ServiceSpecSchema } from "@tsctl/api";
+import { RestartCondition, ServiceSchema, ServiceSpecSchema } from "@tsctl/api";
 import { describe, expect, it } from "vitest";
 import { FlagValueError, UsageError } from "../errors.js";
+import { dockerSpec, prettyService } from "./inspect.js";
 import { applyServiceUpdate, buildServiceSpec, withReplicas } from "./spec.js";
 
 describe("buildServiceSpec", () => {
@@ -89,5 +90,43 @@ describe("applyServiceUpdate", () => {
     expect(scaled.mode.case === "replicated" && scaled.mode.value.replicas).toBe(5);
     const global = create(ServiceSpecSchema, { mode: { case: "global", value: {} } });
     expect(() => withReplicas(global, 5, "g")).toThrow(/replicated mode/);
+  });
+});
+
+describe("placement preferences", () => {
+  const descriptors = (spec: ReturnType<typeof buildServiceSpec>) => spec.task?.placement?.preferences.map((p) => p.spreadDescriptor);
+  const zoned = buildServiceSpec({ name: "web", placementPref: ["spread=node.labels.zone", " spread = node.labels.rack "] }, "busybox", [], {});
+
+  it("reads --placement-pref spread=<descriptor>, in order", () => {
+    expect(descriptors(zoned)).toEqual(["node.labels.zone", "node.labels.rack"]);
+  });
+
+  it("refuses other strategies and empty descriptors against the flag", () => {
+    for (const bad of ["node.labels.zone", "pack=node.labels.zone", "spread=", "=node.labels.zone"]) {
+      let err: unknown;
+      try {
+        buildServiceSpec({ placementPref: [bad] }, "i", [], {});
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(FlagValueError);
+      expect(err).toMatchObject({ flag: "--placement-pref", value: bad, reason: `invalid placement preference: ${bad} (want spread=node.labels.<key>)` });
+    }
+  });
+
+  it("removes with --placement-pref-rm, then appends --placement-pref-add once", () => {
+    const next = applyServiceUpdate(zoned, { placementPrefRm: ["spread=node.labels.zone"], placementPrefAdd: ["spread=node.labels.rack", "spread=node.labels.zone", "spread=node.labels.dc"] }, {});
+    expect(descriptors(next)).toEqual(["node.labels.rack", "node.labels.zone", "node.labels.dc"]);
+    expect(descriptors(zoned)).toEqual(["node.labels.zone", "node.labels.rack"]);
+    expect(() => applyServiceUpdate(zoned, { placementPrefAdd: ["zone"] }, {})).toThrow(FlagValueError);
+  });
+
+  it("shows them in inspect the way Docker does", () => {
+    expect(dockerSpec(zoned)).toMatchObject({
+      TaskTemplate: { Placement: { Preferences: [{ Spread: { SpreadDescriptor: "node.labels.zone" } }, { Spread: { SpreadDescriptor: "node.labels.rack" } }] } },
+    });
+    expect((dockerSpec(buildServiceSpec({}, "i", [], {})).TaskTemplate as Record<string, unknown>)["Placement"]).toBeUndefined();
+    const pretty = prettyService(create(ServiceSchema, { id: "s1", spec: zoned }));
+    expect(pretty).toContain("Placement:\n Preferences:   [spread=node.labels.zone spread=node.labels.rack]\n");
   });
 });

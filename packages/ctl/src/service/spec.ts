@@ -5,6 +5,7 @@
 import { clone, create } from "@bufbuild/protobuf";
 import {
   ContainerSpecSchema,
+  PlacementPreferenceSchema,
   PlacementSchema,
   ResourceRequirementsSchema,
   ResourcesSchema,
@@ -12,12 +13,13 @@ import {
   RestartPolicySchema,
   ServiceSpecSchema,
   TaskSpecSchema,
+  type PlacementPreference,
   type ServiceSpec,
   type TaskSpec,
 } from "@tsctl/api";
 import { UsageError } from "../errors.js";
 import { mergeEnv, parseEnv, parseLabels, splitShellWords } from "../util/kv.js";
-import { flagValue, oneOf, parseDurationMs, parseInt64, parseNanoCpus, parseRamBytes, parseUint } from "../util/units.js";
+import { flagValue, oneOf, ParseError, parseDurationMs, parseInt64, parseNanoCpus, parseRamBytes, parseUint } from "../util/units.js";
 
 /** CommonFlags are accepted by both create and update, as raw flag strings. */
 export interface CommonFlags {
@@ -49,6 +51,7 @@ export interface CreateFlags extends CommonFlags {
   label?: string[];
   containerLabel?: string[];
   constraint?: string[];
+  placementPref?: string[];
 }
 
 /** UpdateFlags are the options of `service update`. */
@@ -63,6 +66,8 @@ export interface UpdateFlags extends CommonFlags {
   containerLabelRm?: string[];
   constraintAdd?: string[];
   constraintRm?: string[];
+  placementPrefAdd?: string[];
+  placementPrefRm?: string[];
   force?: boolean;
 }
 
@@ -97,6 +102,7 @@ export function buildServiceSpec(flags: CreateFlags, image: string, args: readon
   }
   const task = spec.task!;
   if (flags.constraint?.length) placementOf(task).constraints = [...flags.constraint];
+  if (flags.placementPref?.length) placementOf(task).preferences = preferencesFlag("--placement-pref", flags.placementPref);
   applyCommon(spec, flags);
   return spec;
 }
@@ -120,6 +126,17 @@ export function applyServiceUpdate(current: ServiceSpec, flags: UpdateFlags, env
     const rm = new Set(flags.constraintRm ?? []);
     const kept = placement.constraints.filter((c) => !rm.has(c));
     placement.constraints = [...kept, ...(flags.constraintAdd ?? []).filter((c) => !kept.includes(c))];
+  }
+  if (flags.placementPrefAdd?.length || flags.placementPrefRm?.length) {
+    // Removals first, then additions appended in order (the order is the hierarchy); a preference
+    // already present keeps its place, as a constraint does.
+    const placement = placementOf(task);
+    const rm = new Set(preferencesFlag("--placement-pref-rm", flags.placementPrefRm).map((p) => p.spreadDescriptor));
+    const next = placement.preferences.filter((p) => !rm.has(p.spreadDescriptor));
+    for (const p of preferencesFlag("--placement-pref-add", flags.placementPrefAdd)) {
+      if (!next.some((q) => q.spreadDescriptor === p.spreadDescriptor)) next.push(p);
+    }
+    placement.preferences = next;
   }
   if (flags.replicas !== undefined) {
     if (spec.mode.case !== "replicated") throw new UsageError("replicas can only be used with replicated mode");
@@ -149,6 +166,24 @@ function updateLabels(current: Record<string, string>, flag: string, add?: strin
 // Each value is parsed on its own so an error names the exact value the user typed.
 function labelsFlag(flag: string, values: readonly string[] | undefined): Record<string, string> {
   return Object.assign({}, ...(values ?? []).map((v) => flagValue(flag, v, (x) => parseLabels([x]))));
+}
+
+/**
+ * parsePlacementPref reads Docker's `spread=<descriptor>`. Only the strategy is checked here; the
+ * manager judges the descriptor (node.labels.<key>), so there is one rule and one message for it.
+ */
+export function parsePlacementPref(value: string): PlacementPreference {
+  const at = value.indexOf("=");
+  const strategy = at < 0 ? "" : value.slice(0, at).trim().toLowerCase();
+  const descriptor = at < 0 ? "" : value.slice(at + 1).trim();
+  if (strategy !== "spread" || descriptor === "") {
+    throw new ParseError(`invalid placement preference: ${value} (want spread=node.labels.<key>)`);
+  }
+  return create(PlacementPreferenceSchema, { spreadDescriptor: descriptor });
+}
+
+function preferencesFlag(flag: string, values: readonly string[] | undefined): PlacementPreference[] {
+  return (values ?? []).map((v) => flagValue(flag, v, parsePlacementPref));
 }
 
 function placementOf(task: TaskSpec) {

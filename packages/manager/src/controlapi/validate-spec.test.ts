@@ -49,6 +49,21 @@ describe("validateServiceSpec", () => {
     expect(invalid(() => validateServiceSpec(withConstraints(["node.lables.zone==eu"])))).toBe("key 'node.lables.zone' is invalid");
   });
 
+  it("refuses placement preferences other than spread=node.labels.<key>", () => {
+    const withPreferences = (descriptors: string[]) => {
+      const s = spec();
+      s.task!.placement = create(PlacementSchema, { preferences: descriptors.map((spreadDescriptor) => ({ spreadDescriptor })) });
+      return s;
+    };
+    expect(() => validateServiceSpec(withPreferences(["node.labels.zone", "node.labels.rack"]))).not.toThrow();
+    expect(invalid(() => validateServiceSpec(withPreferences(["node.labels.zone", "node.hostname"])))).toBe(
+      "invalid placement preference: spread=node.hostname (want spread=node.labels.<key>)",
+    );
+    expect(invalid(() => validateServiceSpec(withPreferences(["engine.labels.zone"])))).toBe(
+      "invalid placement preference: spread=engine.labels.zone: tsctl nodes have no engine labels (want spread=node.labels.<key>)",
+    );
+  });
+
   it("requires a mode", () => {
     const s = spec();
     s.mode = { case: undefined };

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, type NodeSpec, type ServiceSpec } from "@tsctl/api";
 import { parseConstraints } from "../scheduler/constraints.js";
+import { validatePreferences } from "../scheduler/preferences.js";
 
 // Swarm's rule for object names: DNS-label-like, so names can become hostnames and DNS records.
 const namePattern = /^[a-zA-Z0-9](?:[-_.]*[a-zA-Z0-9])*$/;
@@ -82,6 +83,8 @@ export function validateServiceSpec(spec: ServiceSpec | undefined): asserts spec
   // Parsed here so a bad expression is refused at create/update rather than stored and then
   // silently matching no node; the parse error already speaks Docker's words.
   parseConstraints(spec.task?.placement?.constraints ?? []);
+  // Likewise a preference the scheduler cannot read would be ignored without a word.
+  validatePreferences(spec.task?.placement?.preferences ?? []);
 
   switch (spec.mode.case) {
     case "replicated":

@@ -22,8 +22,10 @@ const operators = ["==", "!="] as const;
 const keyPattern = /^[a-z_][a-z0-9\-_.]+$/i;
 const valuePattern = /^[a-z0-9:\-_\s.*()?+[\]\\^$|/]+$/i;
 
-const nodeLabelPrefix = "node.labels.";
-const engineLabelPrefix = "engine.labels.";
+/** nodeLabelPrefix starts a key naming a node label (matched without regard to case). */
+export const nodeLabelPrefix = "node.labels.";
+/** engineLabelPrefix starts a key naming a Docker engine label, which tsd nodes never have. */
+export const engineLabelPrefix = "engine.labels.";
 
 /** roleName is the word `node.role` compares with: Docker's enum name, lower-cased. */
 function roleName(role: NodeRole): string {

@@ -36,6 +36,7 @@ export class NodePool {
   private readonly indexById = new Map<string, number>();
   private readonly perService = new Map<string, Map<number, number>>();
   private currentService: string | undefined;
+  private readonly labelColumns = new Map<string, string[]>();
 
   constructor(nodes: readonly Node[], tasks: Iterable<Task>, seed: number) {
     this.nodes = [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -71,6 +72,23 @@ export class NodePool {
     this.currentService = serviceId;
     this.serviceCount = new Int32Array(this.size);
     for (const [i, c] of this.perService.get(serviceId) ?? []) this.serviceCount[i] = c;
+  }
+
+  /**
+   * labelValues returns every node's value of label key, "" for nodes without it (so they form
+   * one group, as in Docker), read once per round however many task groups spread over it.
+   */
+  labelValues(key: string): readonly string[] {
+    let column = this.labelColumns.get(key);
+    if (!column) {
+      // Own properties only: a label named "constructor" must not read Object.prototype's.
+      column = this.nodes.map((n) => {
+        const labels = n.spec?.annotations?.labels;
+        return labels && Object.hasOwn(labels, key) ? labels[key]! : "";
+      });
+      this.labelColumns.set(key, column);
+    }
+    return column;
   }
 
   /** take books a task's demand on node i. */

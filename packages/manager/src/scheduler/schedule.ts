@@ -1,7 +1,8 @@
 import { TaskState, type Node, type Task } from "@tsctl/api";
 import { Pipeline, type Filter } from "./filters.js";
-import { IndexHeap } from "./heap.js";
 import { demandOf, NodePool } from "./node-pool.js";
+import { spreadLabels } from "./preferences.js";
+import { SpreadShape, SpreadTree } from "./spread-tree.js";
 
 /** Assignment places one task on one node. */
 export interface Assignment {
@@ -36,9 +37,11 @@ export function needsNode(t: Task): boolean {
  * schedule places pending tasks on nodes. It is pure: the result depends only on its arguments
  * (seed included), and nothing is written. Tasks held back by notBeforeMs (restart delay) are
  * skipped silently and reported through wakeAtMs. Tasks already pinned to a node (global services)
- * are only checked against that node. The rest are grouped by identical demand, and each group is
- * spread over a heap of feasible nodes ordered by (tasks of this service, tasks in total, seeded
- * rank): O(nodes) per group plus O(log nodes) per task, never tasks × nodes.
+ * are only checked against that node (placement preferences do not apply to them, as in Docker).
+ * The rest are grouped by identical demand, and each group is spread over a heap of feasible nodes
+ * ordered by (tasks of this service, tasks in total, seeded rank), split first by the service's
+ * placement preferences (SpreadTree): O(nodes) per group plus O(log nodes) per task (and
+ * O(log groups) per preference level), never tasks × nodes.
  */
 export function schedule(
   pending: Iterable<Task>,
@@ -84,18 +87,24 @@ export function schedule(
   }
 
   const everyNode = Array.from({ length: pool.size }, (_, i) => i);
-  const heap = new IndexHeap(
-    (a, b) => (pool.serviceCount[a]! - pool.serviceCount[b]! || pool.total[a]! - pool.total[b]! || pool.rank[a]! - pool.rank[b]!) < 0,
-  );
+  const nodeLess = (a: number, b: number): boolean =>
+    (pool.serviceCount[a]! - pool.serviceCount[b]! || pool.total[a]! - pool.total[b]! || pool.rank[a]! - pool.rank[b]!) < 0;
+  const feasible = (i: number): boolean => pipeline.passes(pool, i);
+  // Node labels do not change within a round, so groups spreading the same way share one shape.
+  const shapes = new Map<string, SpreadShape>();
   for (const group of groups.values()) {
     const first = group[0]!;
     pipeline.setTask(first);
     pool.useService(first.serviceId);
     const demand = demandOf(first);
-    heap.build(everyNode.filter((i) => pipeline.passes(pool, i)));
+    const labels = spreadLabels(first.spec);
+    const shapeKey = labels.join("\u0000");
+    let shape = shapes.get(shapeKey);
+    if (!shape) shapes.set(shapeKey, (shape = new SpreadShape(pool, labels)));
+    const tree = new SpreadTree(pool, shape, feasible, nodeLess);
     let reason: string | undefined;
     for (const t of group) {
-      const i = heap.pop();
+      const i = tree.choose();
       if (i === undefined) {
         // Explained once per group, over the pool as it is now (nodes may have filled up this round).
         reason ??= pipeline.explain(pool, everyNode);
@@ -104,7 +113,7 @@ export function schedule(
       }
       pool.take(i, demand);
       result.assignments.push({ taskId: t.id, nodeId: pool.nodes[i]!.id });
-      if (pipeline.passes(pool, i)) heap.push(i);
+      tree.placed(i, feasible(i));
     }
   }
   return result;

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/objects.proto.
  */
 export const file_tsctl_v1_objects: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0c2N0bC92MS9vYmplY3RzLnByb3RvEgh0c2N0bC52MSJFCgRNZXRhEg8KB3ZlcnNpb24YASABKAESFQoNY3JlYXRlZF9hdF9tcxgCIAEoARIVCg11cGRhdGVkX2F0X21zGAMgASgBIn0KC0Fubm90YXRpb25zEgwKBG5hbWUYASABKAkSMQoGbGFiZWxzGAIgAygLMiEudHNjdGwudjEuQW5ub3RhdGlvbnMuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCCglSZXNvdXJjZXMSEQoJbmFub19jcHVzGAEgASgBEhQKDG1lbW9yeV9ieXRlcxgCIAEoARIMCgRwaWRzGAMgASgBImYKFFJlc291cmNlUmVxdWlyZW1lbnRzEiMKBmxpbWl0cxgBIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIpCgxyZXNlcnZhdGlvbnMYAiABKAsyEy50c2N0bC52MS5SZXNvdXJjZXMiiwEKDVJlc3RhcnRQb2xpY3kSLQoJY29uZGl0aW9uGAEgASgOMhoudHNjdGwudjEuUmVzdGFydENvbmRpdGlvbhIVCghkZWxheV9tcxgCIAEoAUgAiAEBEhQKDG1heF9hdHRlbXB0cxgDIAEoDRIRCgl3aW5kb3dfbXMYBCABKAFCCwoJX2RlbGF5X21zIrgCCg1Db250YWluZXJTcGVjEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRILCgNlbnYYBCADKAkSCwoDZGlyGAUgASgJEgwKBHVzZXIYBiABKAkSEAoIaG9zdG5hbWUYByABKAkSMwoGbGFiZWxzGAggAygLMiMudHNjdGwudjEuQ29udGFpbmVyU3BlYy5MYWJlbHNFbnRyeRIhChRzdG9wX2dyYWNlX3BlcmlvZF9tcxgJIAEoAUgAiAEBEhEKCXJlYWRfb25seRgKIAEoCBIMCgRpbml0GAsgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCFwoVX3N0b3BfZ3JhY2VfcGVyaW9kX21zIjYKCVBsYWNlbWVudBITCgtjb25zdHJhaW50cxgBIAMoCRIUCgxtYXhfcmVwbGljYXMYAiABKA0i0QEKCFRhc2tTcGVjEioKCWNvbnRhaW5lchgBIAEoCzIXLnRzY3RsLnYxLkNvbnRhaW5lclNwZWMSMQoJcmVzb3VyY2VzGAIgASgLMh4udHNjdGwudjEuUmVzb3VyY2VSZXF1aXJlbWVudHMSKAoHcmVzdGFydBgDIAEoCzIXLnRzY3RsLnYxLlJlc3RhcnRQb2xpY3kSJgoJcGxhY2VtZW50GAQgASgLMhMudHNjdGwudjEuUGxhY2VtZW50EhQKDGZvcmNlX3VwZGF0ZRgFIAEoDSIlChFSZXBsaWNhdGVkU2VydmljZRIQCghyZXBsaWNhcxgBIAEoDSIPCg1HbG9iYWxTZXJ2aWNlIsEBCgtTZXJ2aWNlU3BlYxIqCgthbm5vdGF0aW9ucxgBIAEoCzIVLnRzY3RsLnYxLkFubm90YXRpb25zEiAKBHRhc2sYAiABKAsyEi50c2N0bC52MS5UYXNrU3BlYxIxCgpyZXBsaWNhdGVkGAMgASgLMhsudHNjdGwudjEuUmVwbGljYXRlZFNlcnZpY2VIABIpCgZnbG9iYWwYBCABKAsyFy50c2N0bC52MS5HbG9iYWxTZXJ2aWNlSABCBgoEbW9kZSKcAQoHU2VydmljZRIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuU2VydmljZVNwZWMSLAoNcHJldmlvdXNfc3BlYxgEIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhQKDHNwZWNfdmVyc2lvbhgFIAEoDSJHCg9Db250YWluZXJTdGF0dXMSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA3BpZBgCIAEoBRIRCglleGl0X2NvZGUYAyABKAUikgEKClRhc2tTdGF0dXMSIgoFc3RhdGUYASABKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSFAoMdGltZXN0YW1wX21zGAIgASgBEg8KB21lc3NhZ2UYAyABKAkSCwoDZXJyGAQgASgJEiwKCWNvbnRhaW5lchgFIAEoCzIZLnRzY3RsLnYxLkNvbnRhaW5lclN0YXR1cyK2AgoEVGFzaxIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRISCgpzZXJ2aWNlX2lkGAMgASgJEhQKDHNlcnZpY2VfbmFtZRgEIAEoCRIMCgRzbG90GAUgASgNEg8KB25vZGVfaWQYBiABKAkSIAoEc3BlYxgHIAEoCzISLnRzY3RsLnYxLlRhc2tTcGVjEhQKDHNwZWNfdmVyc2lvbhgIIAEoDRIqCg1kZXNpcmVkX3N0YXRlGAkgASgOMhMudHNjdGwudjEuVGFza1N0YXRlEiQKBnN0YXR1cxgKIAEoCzIULnRzY3RsLnYxLlRhc2tTdGF0dXMSFQoNbm90X2JlZm9yZV9tcxgLIAEoARIaChJyZXN0YXJ0X2hpc3RvcnlfbXMYDCADKAEikgEKCE5vZGVTcGVjEioKC2Fubm90YXRpb25zGAEgASgLMhUudHNjdGwudjEuQW5ub3RhdGlvbnMSKAoMZGVzaXJlZF9yb2xlGAIgASgOMhIudHNjdGwudjEuTm9kZVJvbGUSMAoMYXZhaWxhYmlsaXR5GAMgASgOMhoudHNjdGwudjEuTm9kZUF2YWlsYWJpbGl0eSIsCghQbGF0Zm9ybRIKCgJvcxgBIAEoCRIUCgxhcmNoaXRlY3R1cmUYAiABKAkiiQEKD05vZGVEZXNjcmlwdGlvbhIQCghob3N0bmFtZRgBIAEoCRIkCghwbGF0Zm9ybRgCIAEoCzISLnRzY3RsLnYxLlBsYXRmb3JtEiYKCXJlc291cmNlcxgDIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIWCg5lbmdpbmVfdmVyc2lvbhgEIAEoCSJPCgpOb2RlU3RhdHVzEiIKBXN0YXRlGAEgASgOMhMudHNjdGwudjEuTm9kZVN0YXRlEg8KB21lc3NhZ2UYAiABKAkSDAoEYWRkchgDIAEoCSKKAQoNTWFuYWdlclN0YXR1cxIOCgZsZWFkZXIYASABKAgSLAoMcmVhY2hhYmlsaXR5GAIgASgOMhYudHNjdGwudjEuUmVhY2hhYmlsaXR5EgwKBGFkZHIYAyABKAkSFgoOZXRjZF9tZW1iZXJfaWQYBCABKAkSFQoNZXRjZF9wZWVyX3VybBgFIAEoCSL7AQoETm9kZRIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIgCgRzcGVjGAMgASgLMhIudHNjdGwudjEuTm9kZVNwZWMSLgoLZGVzY3JpcHRpb24YBCABKAsyGS50c2N0bC52MS5Ob2RlRGVzY3JpcHRpb24SJAoGc3RhdHVzGAUgASgLMhQudHNjdGwudjEuTm9kZVN0YXR1cxIvCg5tYW5hZ2VyX3N0YXR1cxgGIAEoCzIXLnRzY3RsLnYxLk1hbmFnZXJTdGF0dXMSIAoEcm9sZRgHIAEoDjISLnRzY3RsLnYxLk5vZGVSb2xlIpkBCgtDbHVzdGVyU3BlYxIqCgthbm5vdGF0aW9ucxgBIAEoCzIVLnRzY3RsLnYxLkFubm90YXRpb25zEhsKE2hlYXJ0YmVhdF9wZXJpb2RfbXMYAiABKAESJAocdGFza19oaXN0b3J5X3JldGVudGlvbl9saW1pdBgDIAEoDRIbChNub2RlX2NlcnRfZXhwaXJ5X21zGAQgASgBIi0KCkpvaW5Ub2tlbnMSDgoGd29ya2VyGAEgASgJEg8KB21hbmFnZXIYAiABKAkibwoGUm9vdENBEhMKC2NhX2NlcnRfcGVtGAEgASgJEhIKCmNhX2tleV9wZW0YAiABKAkSEQoJY2FfZGlnZXN0GAMgASgJEikKC2pvaW5fdG9rZW5zGAQgASgLMhQudHNjdGwudjEuSm9pblRva2VucyKTAQoHQ2x1c3RlchIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuQ2x1c3RlclNwZWMSIQoHcm9vdF9jYRgEIAEoCzIQLnRzY3RsLnYxLlJvb3RDQRIWCg5kYXRhX3BhdGhfcG9ydBgFIAEoDSprChBSZXN0YXJ0Q29uZGl0aW9uEhkKFVJFU1RBUlRfQ09ORElUSU9OX0FOWRAAEiAKHFJFU1RBUlRfQ09ORElUSU9OX09OX0ZBSUxVUkUQARIaChZSRVNUQVJUX0NPTkRJVElPTl9OT05FEAIq3AIKCVRhc2tTdGF0ZRISCg5UQVNLX1NUQVRFX05FVxAAEhYKElRBU0tfU1RBVEVfUEVORElORxABEhcKE1RBU0tfU1RBVEVfQVNTSUdORUQQAhIXChNUQVNLX1NUQVRFX0FDQ0VQVEVEEAMSGAoUVEFTS19TVEFURV9QUkVQQVJJTkcQBBIUChBUQVNLX1NUQVRFX1JFQURZEAUSFwoTVEFTS19TVEFURV9TVEFSVElORxAGEhYKElRBU0tfU1RBVEVfUlVOTklORxAHEhcKE1RBU0tfU1RBVEVfQ09NUExFVEUQCBIXChNUQVNLX1NUQVRFX1NIVVRET1dOEAkSFQoRVEFTS19TVEFURV9GQUlMRUQQChIXChNUQVNLX1NUQVRFX1JFSkVDVEVEEAsSFQoRVEFTS19TVEFURV9SRU1PVkUQDBIXChNUQVNLX1NUQVRFX09SUEhBTkVEEA0qNwoITm9kZVJvbGUSFAoQTk9ERV9ST0xFX1dPUktFUhAAEhUKEU5PREVfUk9MRV9NQU5BR0VSEAEqagoQTm9kZUF2YWlsYWJpbGl0eRIcChhOT0RFX0FWQUlMQUJJTElUWV9BQ1RJVkUQABIbChdOT0RFX0FWQUlMQUJJTElUWV9QQVVTRRABEhsKF05PREVfQVZBSUxBQklMSVRZX0RSQUlOEAIqawoJTm9kZVN0YXRlEhYKEk5PREVfU1RBVEVfVU5LTk9XThAAEhMKD05PREVfU1RBVEVfRE9XThABEhQKEE5PREVfU1RBVEVfUkVBRFkQAhIbChdOT0RFX1NUQVRFX0RJU0NPTk5FQ1RFRBADKmIKDFJlYWNoYWJpbGl0eRIYChRSRUFDSEFCSUxJVFlfVU5LTk9XThAAEhwKGFJFQUNIQUJJTElUWV9VTlJFQUNIQUJMRRABEhoKFlJFQUNIQUJJTElUWV9SRUFDSEFCTEUQAmIGcHJvdG8z");
+  fileDesc("ChZ0c2N0bC92MS9vYmplY3RzLnByb3RvEgh0c2N0bC52MSJFCgRNZXRhEg8KB3ZlcnNpb24YASABKAESFQoNY3JlYXRlZF9hdF9tcxgCIAEoARIVCg11cGRhdGVkX2F0X21zGAMgASgBIn0KC0Fubm90YXRpb25zEgwKBG5hbWUYASABKAkSMQoGbGFiZWxzGAIgAygLMiEudHNjdGwudjEuQW5ub3RhdGlvbnMuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCCglSZXNvdXJjZXMSEQoJbmFub19jcHVzGAEgASgBEhQKDG1lbW9yeV9ieXRlcxgCIAEoARIMCgRwaWRzGAMgASgBImYKFFJlc291cmNlUmVxdWlyZW1lbnRzEiMKBmxpbWl0cxgBIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIpCgxyZXNlcnZhdGlvbnMYAiABKAsyEy50c2N0bC52MS5SZXNvdXJjZXMiiwEKDVJlc3RhcnRQb2xpY3kSLQoJY29uZGl0aW9uGAEgASgOMhoudHNjdGwudjEuUmVzdGFydENvbmRpdGlvbhIVCghkZWxheV9tcxgCIAEoAUgAiAEBEhQKDG1heF9hdHRlbXB0cxgDIAEoDRIRCgl3aW5kb3dfbXMYBCABKAFCCwoJX2RlbGF5X21zIrgCCg1Db250YWluZXJTcGVjEg0KBWltYWdlGAEgASgJEg8KB2NvbW1hbmQYAiADKAkSDAoEYXJncxgDIAMoCRILCgNlbnYYBCADKAkSCwoDZGlyGAUgASgJEgwKBHVzZXIYBiABKAkSEAoIaG9zdG5hbWUYByABKAkSMwoGbGFiZWxzGAggAygLMiMudHNjdGwudjEuQ29udGFpbmVyU3BlYy5MYWJlbHNFbnRyeRIhChRzdG9wX2dyYWNlX3BlcmlvZF9tcxgJIAEoAUgAiAEBEhEKCXJlYWRfb25seRgKIAEoCBIMCgRpbml0GAsgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCFwoVX3N0b3BfZ3JhY2VfcGVyaW9kX21zImoKCVBsYWNlbWVudBITCgtjb25zdHJhaW50cxgBIAMoCRIUCgxtYXhfcmVwbGljYXMYAiABKA0SMgoLcHJlZmVyZW5jZXMYAyADKAsyHS50c2N0bC52MS5QbGFjZW1lbnRQcmVmZXJlbmNlIjAKE1BsYWNlbWVudFByZWZlcmVuY2USGQoRc3ByZWFkX2Rlc2NyaXB0b3IYASABKAki0QEKCFRhc2tTcGVjEioKCWNvbnRhaW5lchgBIAEoCzIXLnRzY3RsLnYxLkNvbnRhaW5lclNwZWMSMQoJcmVzb3VyY2VzGAIgASgLMh4udHNjdGwudjEuUmVzb3VyY2VSZXF1aXJlbWVudHMSKAoHcmVzdGFydBgDIAEoCzIXLnRzY3RsLnYxLlJlc3RhcnRQb2xpY3kSJgoJcGxhY2VtZW50GAQgASgLMhMudHNjdGwudjEuUGxhY2VtZW50EhQKDGZvcmNlX3VwZGF0ZRgFIAEoDSIlChFSZXBsaWNhdGVkU2VydmljZRIQCghyZXBsaWNhcxgBIAEoDSIPCg1HbG9iYWxTZXJ2aWNlIsEBCgtTZXJ2aWNlU3BlYxIqCgthbm5vdGF0aW9ucxgBIAEoCzIVLnRzY3RsLnYxLkFubm90YXRpb25zEiAKBHRhc2sYAiABKAsyEi50c2N0bC52MS5UYXNrU3BlYxIxCgpyZXBsaWNhdGVkGAMgASgLMhsudHNjdGwudjEuUmVwbGljYXRlZFNlcnZpY2VIABIpCgZnbG9iYWwYBCABKAsyFy50c2N0bC52MS5HbG9iYWxTZXJ2aWNlSABCBgoEbW9kZSKcAQoHU2VydmljZRIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuU2VydmljZVNwZWMSLAoNcHJldmlvdXNfc3BlYxgEIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhQKDHNwZWNfdmVyc2lvbhgFIAEoDSJHCg9Db250YWluZXJTdGF0dXMSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA3BpZBgCIAEoBRIRCglleGl0X2NvZGUYAyABKAUikgEKClRhc2tTdGF0dXMSIgoFc3RhdGUYASABKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSFAoMdGltZXN0YW1wX21zGAIgASgBEg8KB21lc3NhZ2UYAyABKAkSCwoDZXJyGAQgASgJEiwKCWNvbnRhaW5lchgFIAEoCzIZLnRzY3RsLnYxLkNvbnRhaW5lclN0YXR1cyK2AgoEVGFzaxIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRISCgpzZXJ2aWNlX2lkGAMgASgJEhQKDHNlcnZpY2VfbmFtZRgEIAEoCRIMCgRzbG90GAUgASgNEg8KB25vZGVfaWQYBiABKAkSIAoEc3BlYxgHIAEoCzISLnRzY3RsLnYxLlRhc2tTcGVjEhQKDHNwZWNfdmVyc2lvbhgIIAEoDRIqCg1kZXNpcmVkX3N0YXRlGAkgASgOMhMudHNjdGwudjEuVGFza1N0YXRlEiQKBnN0YXR1cxgKIAEoCzIULnRzY3RsLnYxLlRhc2tTdGF0dXMSFQoNbm90X2JlZm9yZV9tcxgLIAEoARIaChJyZXN0YXJ0X2hpc3RvcnlfbXMYDCADKAEikgEKCE5vZGVTcGVjEioKC2Fubm90YXRpb25zGAEgASgLMhUudHNjdGwudjEuQW5ub3RhdGlvbnMSKAoMZGVzaXJlZF9yb2xlGAIgASgOMhIudHNjdGwudjEuTm9kZVJvbGUSMAoMYXZhaWxhYmlsaXR5GAMgASgOMhoudHNjdGwudjEuTm9kZUF2YWlsYWJpbGl0eSIsCghQbGF0Zm9ybRIKCgJvcxgBIAEoCRIUCgxhcmNoaXRlY3R1cmUYAiABKAkiiQEKD05vZGVEZXNjcmlwdGlvbhIQCghob3N0bmFtZRgBIAEoCRIkCghwbGF0Zm9ybRgCIAEoCzISLnRzY3RsLnYxLlBsYXRmb3JtEiYKCXJlc291cmNlcxgDIAEoCzITLnRzY3RsLnYxLlJlc291cmNlcxIWCg5lbmdpbmVfdmVyc2lvbhgEIAEoCSJPCgpOb2RlU3RhdHVzEiIKBXN0YXRlGAEgASgOMhMudHNjdGwudjEuTm9kZVN0YXRlEg8KB21lc3NhZ2UYAiABKAkSDAoEYWRkchgDIAEoCSKKAQoNTWFuYWdlclN0YXR1cxIOCgZsZWFkZXIYASABKAgSLAoMcmVhY2hhYmlsaXR5GAIgASgOMhYudHNjdGwudjEuUmVhY2hhYmlsaXR5EgwKBGFkZHIYAyABKAkSFgoOZXRjZF9tZW1iZXJfaWQYBCABKAkSFQoNZXRjZF9wZWVyX3VybBgFIAEoCSL7AQoETm9kZRIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIgCgRzcGVjGAMgASgLMhIudHNjdGwudjEuTm9kZVNwZWMSLgoLZGVzY3JpcHRpb24YBCABKAsyGS50c2N0bC52MS5Ob2RlRGVzY3JpcHRpb24SJAoGc3RhdHVzGAUgASgLMhQudHNjdGwudjEuTm9kZVN0YXR1cxIvCg5tYW5hZ2VyX3N0YXR1cxgGIAEoCzIXLnRzY3RsLnYxLk1hbmFnZXJTdGF0dXMSIAoEcm9sZRgHIAEoDjISLnRzY3RsLnYxLk5vZGVSb2xlIpkBCgtDbHVzdGVyU3BlYxIqCgthbm5vdGF0aW9ucxgBIAEoCzIVLnRzY3RsLnYxLkFubm90YXRpb25zEhsKE2hlYXJ0YmVhdF9wZXJpb2RfbXMYAiABKAESJAocdGFza19oaXN0b3J5X3JldGVudGlvbl9saW1pdBgDIAEoDRIbChNub2RlX2NlcnRfZXhwaXJ5X21zGAQgASgBIi0KCkpvaW5Ub2tlbnMSDgoGd29ya2VyGAEgASgJEg8KB21hbmFnZXIYAiABKAkibwoGUm9vdENBEhMKC2NhX2NlcnRfcGVtGAEgASgJEhIKCmNhX2tleV9wZW0YAiABKAkSEQoJY2FfZGlnZXN0GAMgASgJEikKC2pvaW5fdG9rZW5zGAQgASgLMhQudHNjdGwudjEuSm9pblRva2VucyKTAQoHQ2x1c3RlchIKCgJpZBgBIAEoCRIcCgRtZXRhGAIgASgLMg4udHNjdGwudjEuTWV0YRIjCgRzcGVjGAMgASgLMhUudHNjdGwudjEuQ2x1c3RlclNwZWMSIQoHcm9vdF9jYRgEIAEoCzIQLnRzY3RsLnYxLlJvb3RDQRIWCg5kYXRhX3BhdGhfcG9ydBgFIAEoDSprChBSZXN0YXJ0Q29uZGl0aW9uEhkKFVJFU1RBUlRfQ09ORElUSU9OX0FOWRAAEiAKHFJFU1RBUlRfQ09ORElUSU9OX09OX0ZBSUxVUkUQARIaChZSRVNUQVJUX0NPTkRJVElPTl9OT05FEAIq3AIKCVRhc2tTdGF0ZRISCg5UQVNLX1NUQVRFX05FVxAAEhYKElRBU0tfU1RBVEVfUEVORElORxABEhcKE1RBU0tfU1RBVEVfQVNTSUdORUQQAhIXChNUQVNLX1NUQVRFX0FDQ0VQVEVEEAMSGAoUVEFTS19TVEFURV9QUkVQQVJJTkcQBBIUChBUQVNLX1NUQVRFX1JFQURZEAUSFwoTVEFTS19TVEFURV9TVEFSVElORxAGEhYKElRBU0tfU1RBVEVfUlVOTklORxAHEhcKE1RBU0tfU1RBVEVfQ09NUExFVEUQCBIXChNUQVNLX1NUQVRFX1NIVVRET1dOEAkSFQoRVEFTS19TVEFURV9GQUlMRUQQChIXChNUQVNLX1NUQVRFX1JFSkVDVEVEEAsSFQoRVEFTS19TVEFURV9SRU1PVkUQDBIXChNUQVNLX1NUQVRFX09SUEhBTkVEEA0qNwoITm9kZVJvbGUSFAoQTk9ERV9ST0xFX1dPUktFUhAAEhUKEU5PREVfUk9MRV9NQU5BR0VSEAEqagoQTm9kZUF2YWlsYWJpbGl0eRIcChhOT0RFX0FWQUlMQUJJTElUWV9BQ1RJVkUQABIbChdOT0RFX0FWQUlMQUJJTElUWV9QQVVTRRABEhsKF05PREVfQVZBSUxBQklMSVRZX0RSQUlOEAIqawoJTm9kZVN0YXRlEhYKEk5PREVfU1RBVEVfVU5LTk9XThAAEhMKD05PREVfU1RBVEVfRE9XThABEhQKEE5PREVfU1RBVEVfUkVBRFkQAhIbChdOT0RFX1NUQVRFX0RJU0NPTk5FQ1RFRBADKmIKDFJlYWNoYWJpbGl0eRIYChRSRUFDSEFCSUxJVFlfVU5LTk9XThAAEhwKGFJFQUNIQUJJTElUWV9VTlJFQUNIQUJMRRABEhoKFlJFQUNIQUJJTElUWV9SRUFDSEFCTEUQAmIGcHJvdG8z");
 
 /**
  * Meta is carried by every stored object. version is the etcd mod revision of the object's key
@@ -240,6 +240,14 @@ export type Placement = Message<"tsctl.v1.Placement"> & {
    * @generated from field: uint32 max_replicas = 2;
    */
   maxReplicas: number;
+
+  /**
+   * Applied in order, each splitting the groups of the one before (Docker's --placement-pref).
+   * They only rank nodes that pass every filter; they never leave a task unscheduled.
+   *
+   * @generated from field: repeated tsctl.v1.PlacementPreference preferences = 3;
+   */
+  preferences: PlacementPreference[];
 };
 
 /**
@@ -248,6 +256,28 @@ export type Placement = Message<"tsctl.v1.Placement"> & {
  */
 export const PlacementSchema: GenMessage<Placement> = /*@__PURE__*/
   messageDesc(file_tsctl_v1_objects, 6);
+
+/**
+ * PlacementPreference is Docker's `spread=<descriptor>`, the only strategy there is: tasks are
+ * spread evenly over the distinct values of the descriptor, "node.labels.<key>", with nodes that
+ * lack the label forming one more group. Another strategy would become a second field (a oneof
+ * with this one stays wire-compatible).
+ *
+ * @generated from message tsctl.v1.PlacementPreference
+ */
+export type PlacementPreference = Message<"tsctl.v1.PlacementPreference"> & {
+  /**
+   * @generated from field: string spread_descriptor = 1;
+   */
+  spreadDescriptor: string;
+};
+
+/**
+ * Describes the message tsctl.v1.PlacementPreference.
+ * Use `create(PlacementPreferenceSchema)` to create a new message.
+ */
+export const PlacementPreferenceSchema: GenMessage<PlacementPreference> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_objects, 7);
 
 /**
  * @generated from message tsctl.v1.TaskSpec
@@ -286,7 +316,7 @@ export type TaskSpec = Message<"tsctl.v1.TaskSpec"> & {
  * Use `create(TaskSpecSchema)` to create a new message.
  */
 export const TaskSpecSchema: GenMessage<TaskSpec> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 7);
+  messageDesc(file_tsctl_v1_objects, 8);
 
 /**
  * @generated from message tsctl.v1.ReplicatedService
@@ -303,7 +333,7 @@ export type ReplicatedService = Message<"tsctl.v1.ReplicatedService"> & {
  * Use `create(ReplicatedServiceSchema)` to create a new message.
  */
 export const ReplicatedServiceSchema: GenMessage<ReplicatedService> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 8);
+  messageDesc(file_tsctl_v1_objects, 9);
 
 /**
  * @generated from message tsctl.v1.GlobalService
@@ -316,7 +346,7 @@ export type GlobalService = Message<"tsctl.v1.GlobalService"> & {
  * Use `create(GlobalServiceSchema)` to create a new message.
  */
 export const GlobalServiceSchema: GenMessage<GlobalService> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 9);
+  messageDesc(file_tsctl_v1_objects, 10);
 
 /**
  * @generated from message tsctl.v1.ServiceSpec
@@ -355,7 +385,7 @@ export type ServiceSpec = Message<"tsctl.v1.ServiceSpec"> & {
  * Use `create(ServiceSpecSchema)` to create a new message.
  */
 export const ServiceSpecSchema: GenMessage<ServiceSpec> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 10);
+  messageDesc(file_tsctl_v1_objects, 11);
 
 /**
  * @generated from message tsctl.v1.Service
@@ -394,7 +424,7 @@ export type Service = Message<"tsctl.v1.Service"> & {
  * Use `create(ServiceSchema)` to create a new message.
  */
 export const ServiceSchema: GenMessage<Service> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 11);
+  messageDesc(file_tsctl_v1_objects, 12);
 
 /**
  * @generated from message tsctl.v1.ContainerStatus
@@ -421,7 +451,7 @@ export type ContainerStatus = Message<"tsctl.v1.ContainerStatus"> & {
  * Use `create(ContainerStatusSchema)` to create a new message.
  */
 export const ContainerStatusSchema: GenMessage<ContainerStatus> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 12);
+  messageDesc(file_tsctl_v1_objects, 13);
 
 /**
  * @generated from message tsctl.v1.TaskStatus
@@ -458,7 +488,7 @@ export type TaskStatus = Message<"tsctl.v1.TaskStatus"> & {
  * Use `create(TaskStatusSchema)` to create a new message.
  */
 export const TaskStatusSchema: GenMessage<TaskStatus> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 13);
+  messageDesc(file_tsctl_v1_objects, 14);
 
 /**
  * @generated from message tsctl.v1.Task
@@ -538,7 +568,7 @@ export type Task = Message<"tsctl.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 14);
+  messageDesc(file_tsctl_v1_objects, 15);
 
 /**
  * @generated from message tsctl.v1.NodeSpec
@@ -565,7 +595,7 @@ export type NodeSpec = Message<"tsctl.v1.NodeSpec"> & {
  * Use `create(NodeSpecSchema)` to create a new message.
  */
 export const NodeSpecSchema: GenMessage<NodeSpec> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 15);
+  messageDesc(file_tsctl_v1_objects, 16);
 
 /**
  * @generated from message tsctl.v1.Platform
@@ -587,7 +617,7 @@ export type Platform = Message<"tsctl.v1.Platform"> & {
  * Use `create(PlatformSchema)` to create a new message.
  */
 export const PlatformSchema: GenMessage<Platform> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 16);
+  messageDesc(file_tsctl_v1_objects, 17);
 
 /**
  * @generated from message tsctl.v1.NodeDescription
@@ -619,7 +649,7 @@ export type NodeDescription = Message<"tsctl.v1.NodeDescription"> & {
  * Use `create(NodeDescriptionSchema)` to create a new message.
  */
 export const NodeDescriptionSchema: GenMessage<NodeDescription> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 17);
+  messageDesc(file_tsctl_v1_objects, 18);
 
 /**
  * @generated from message tsctl.v1.NodeStatus
@@ -646,7 +676,7 @@ export type NodeStatus = Message<"tsctl.v1.NodeStatus"> & {
  * Use `create(NodeStatusSchema)` to create a new message.
  */
 export const NodeStatusSchema: GenMessage<NodeStatus> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 18);
+  messageDesc(file_tsctl_v1_objects, 19);
 
 /**
  * @generated from message tsctl.v1.ManagerStatus
@@ -687,7 +717,7 @@ export type ManagerStatus = Message<"tsctl.v1.ManagerStatus"> & {
  * Use `create(ManagerStatusSchema)` to create a new message.
  */
 export const ManagerStatusSchema: GenMessage<ManagerStatus> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 19);
+  messageDesc(file_tsctl_v1_objects, 20);
 
 /**
  * @generated from message tsctl.v1.Node
@@ -734,7 +764,7 @@ export type Node = Message<"tsctl.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export const NodeSchema: GenMessage<Node> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 20);
+  messageDesc(file_tsctl_v1_objects, 21);
 
 /**
  * @generated from message tsctl.v1.ClusterSpec
@@ -770,7 +800,7 @@ export type ClusterSpec = Message<"tsctl.v1.ClusterSpec"> & {
  * Use `create(ClusterSpecSchema)` to create a new message.
  */
 export const ClusterSpecSchema: GenMessage<ClusterSpec> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 21);
+  messageDesc(file_tsctl_v1_objects, 22);
 
 /**
  * @generated from message tsctl.v1.JoinTokens
@@ -792,7 +822,7 @@ export type JoinTokens = Message<"tsctl.v1.JoinTokens"> & {
  * Use `create(JoinTokensSchema)` to create a new message.
  */
 export const JoinTokensSchema: GenMessage<JoinTokens> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 22);
+  messageDesc(file_tsctl_v1_objects, 23);
 
 /**
  * RootCA is the cluster's certificate authority. The key signs node certificates on whichever
@@ -829,7 +859,7 @@ export type RootCA = Message<"tsctl.v1.RootCA"> & {
  * Use `create(RootCASchema)` to create a new message.
  */
 export const RootCASchema: GenMessage<RootCA> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 23);
+  messageDesc(file_tsctl_v1_objects, 24);
 
 /**
  * @generated from message tsctl.v1.Cluster
@@ -868,7 +898,7 @@ export type Cluster = Message<"tsctl.v1.Cluster"> & {
  * Use `create(ClusterSchema)` to create a new message.
  */
 export const ClusterSchema: GenMessage<Cluster> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_objects, 24);
+  messageDesc(file_tsctl_v1_objects, 25);
 
 /**
  * @generated from enum tsctl.v1.RestartCondition
