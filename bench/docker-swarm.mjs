@@ -24,8 +24,8 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const DOCKERD = "/usr/sbin/dockerd";
-const DOCKER_CLIENTS = ["/usr/bin/docker", "/usr/local/bin/docker"];
+export const DOCKERD = "/usr/sbin/dockerd";
+export const DOCKER_CLIENTS = ["/usr/bin/docker", "/usr/local/bin/docker"];
 /** Convergence poll interval: the same as tsctl's CLI uses when it waits for a service. */
 const POLL_MS = 100;
 
@@ -82,7 +82,7 @@ async function rmdirTree(dir) {
 }
 
 /** pidAlive says whether pid still runs and its command line mentions marker (guards against reuse). */
-function pidAlive(pid, marker) {
+export function pidAlive(pid, marker) {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -108,7 +108,7 @@ function pidsMentioning(marker) {
 }
 
 /** terminate sends SIGTERM, waits up to graceMs, then SIGKILL; resolves when the process is gone. */
-async function terminate(pid, marker, graceMs) {
+export async function terminate(pid, marker, graceMs) {
   if (!pidAlive(pid, marker)) return;
   try {
     process.kill(pid, "SIGTERM");
@@ -138,7 +138,7 @@ function freeLoopbackPort() {
 }
 
 /** apiGet does GET path on the Docker API over a unix socket and returns the parsed JSON. */
-function apiGet(socketPath, path, timeoutMs = 5000) {
+export function apiGet(socketPath, path, timeoutMs = 5000) {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: "GET", timeout: timeoutMs }, (res) => {
       const chunks = [];
@@ -160,7 +160,7 @@ function apiGet(socketPath, path, timeoutMs = 5000) {
 }
 
 /** tail returns the last lines of a file, for error messages. */
-async function tail(file, lines = 5) {
+export async function tail(file, lines = 5) {
   try {
     return (await readFile(file, "utf8")).trim().split("\n").slice(-lines).join(" | ");
   } catch {
@@ -169,7 +169,7 @@ async function tail(file, lines = 5) {
 }
 
 /** dockerdFlags is the command line for our private daemon. */
-function dockerdFlags(dir, storageDriver, cgroupParent) {
+export function dockerdFlags(dir, storageDriver, cgroupParent) {
   return [
     "--data-root", join(dir, "data"),
     "--exec-root", join(dir, "x"),

@@ -20,6 +20,8 @@ const usage = `usage: tc <command>
   up --managers N --workers M [--spares K]
                                 create the hosts m1..mN w1..wM s1..sK, start their tsd, swarm init on
                                 m1, join the other managers and the workers (spares stay outside)
+  up --bare --managers N --workers M
+                                only the hosts (namespaces, addresses, dirs): no tsd, no swarm
   exec <host> -- <cmd...>       run a command inside a host (TSCTL_HOST set, bin/ on PATH)
   ip <host>                     the host's underlay address
   kill <host> | stop <host> | start <host>

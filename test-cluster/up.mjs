@@ -1,14 +1,16 @@
 // up: create the underlay and the hosts, start a tsd in each, form the swarm: init on m1, the
 // other managers joined one at a time (etcd adds one member at a time), the workers in parallel.
+// With --bare only the hosts are made (namespaces, addresses, host dirs): no tsd, no swarm, for
+// whatever else is to run on them (the Docker Swarm baseline of bench/failover.mjs).
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { dir, fail, prefix, repoRoot, subnet, TcError, underlayNs } from "./context.mjs";
+import { dir, fail, hostDir, prefix, repoRoot, subnet, TcError, underlayNs } from "./context.mjs";
 import { initSwarm, joinHost, waitFormed } from "./membership.mjs";
 import { createHostNetwork, createUnderlay, ourNamespaces } from "./netns.mjs";
 import { startTsd, waitReady } from "./processes.mjs";
 import { loadState, saveState } from "./state.mjs";
 
-const options = ["--managers", "--workers", "--spares"];
+const options = ["--managers", "--workers", "--spares", "--bare"];
 
 function parseCount(args, flag, dflt) {
   const i = args.indexOf(flag);
@@ -18,16 +20,22 @@ function parseCount(args, flag, dflt) {
   return Number(v);
 }
 
-/** cmdUp: `tc up --managers N --workers M --spares K`. On failure it leaves what it made for `down`. */
+/**
+ * cmdUp: `tc up --managers N --workers M --spares K [--bare]`. On failure it leaves what it made for
+ * `down`. Bare hosts get their namespace and an empty host dir, nothing else; `down` removes whatever
+ * ran there by the same rules (processes in the namespace or naming the host dir, the cgroup parent
+ * `tsctl-tc-<hash>-<host>`, mounts under the host dir).
+ */
 export async function cmdUp(args) {
   for (const a of args) if (a.startsWith("-") && !options.includes(a)) fail(`up: unknown option ${a}`);
+  const bare = args.includes("--bare");
   const managers = parseCount(args, "--managers", 1);
   const workers = parseCount(args, "--workers", 0);
   const spares = parseCount(args, "--spares", 0);
   if (managers < 1) fail("up: need at least one manager");
   if (managers + workers + spares > 250) fail("up: at most 250 hosts (one /24 underlay)");
   if (process.getuid?.() !== 0) fail("up: must run as root (network namespaces, cgroups, runc)");
-  if (!existsSync(join(repoRoot, "packages/tsd/dist/main.js"))) fail("up: tsd is not built (run `npm run build`)");
+  if (!bare && !existsSync(join(repoRoot, "packages/tsd/dist/main.js"))) fail("up: tsd is not built (run `npm run build`)");
   if (loadState()) fail(`already up: ${dir} holds a cluster (run \`tc down\` first)`);
   if (ourNamespaces().length > 0) fail(`already up: namespaces ${ourNamespaces().join(", ")} exist (run \`tc down\` first)`);
 
@@ -47,6 +55,13 @@ export async function cmdUp(args) {
   try {
     createUnderlay();
     for (const h of state.hosts) createHostNetwork(h.name, h.addr);
+    if (bare) {
+      for (const h of state.hosts) {
+        mkdirSync(hostDir(h.name), { recursive: true });
+        console.log(`${h.name}  ${h.addr}  (bare: no tsd)`);
+      }
+      return;
+    }
 
     await Promise.all(
       state.hosts.map(async (h) => {
