@@ -221,7 +221,7 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     for (const n of spreadOver) expect(members).toContain(n);
   }, 200_000);
 
-  it("places by node role, hostname and label constraints across hosts, and drains a worker", async () => {
+  it("places by node role, hostname and label constraints and spread preferences across hosts, and drains a worker", async () => {
     await ctlOk(leader, ["node", "update", "--label-add", "zone=blue", "w1"]);
     await ctlOk(leader, ["service", "create", "--name", "workers-only", "--replicas", "4", "--constraint", "node.role==worker", "busybox:latest", "sleep", "3600"], 180_000);
     const onWorkers = await converged(leader, "workers-only", 4);
@@ -240,8 +240,15 @@ describe("a 3-manager, 2-worker swarm in test-cluster", () => {
     expect(moved.every((t) => t.Node === "w2")).toBe(true);
     await ctlOk(leader, ["node", "update", "--availability", "active", "w1"]);
     await converged(leader, "blue", 2);
-    for (const name of ["workers-only", "blue", "nowhere"]) await ctlOk(leader, ["service", "rm", name]);
+    // spread=node.labels.zone: w1 (blue), w2 (red) and the unlabelled managers get a third each.
+    await ctlOk(leader, ["node", "update", "--label-add", "zone=red", "w2"]);
+    await ctlOk(leader, ["service", "create", "--name", "zoned", "--replicas", "6", "--placement-pref", "spread=node.labels.zone", "busybox:latest", "sleep", "3600"], 180_000);
+    const zoned = await converged(leader, "zoned", 6);
+    const count = (pred: (n: string) => boolean) => zoned.filter((t) => pred(t.Node)).length;
+    expect([count((n) => n === "w1"), count((n) => n === "w2"), count((n) => managers.includes(n))]).toEqual([2, 2, 2]);
+    for (const name of ["workers-only", "blue", "nowhere", "zoned"]) await ctlOk(leader, ["service", "rm", name]);
     await ctlOk(leader, ["node", "update", "--label-rm", "zone", "w1"]);
+    await ctlOk(leader, ["node", "update", "--label-rm", "zone", "w2"]);
   }, 300_000);
 
   it("streams the logs of tasks on every node through any manager", async () => {
