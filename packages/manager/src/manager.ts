@@ -153,6 +153,15 @@ export class Manager {
     return this.election.isLeader && this.term !== undefined;
   }
 
+  /** whenLeading resolves once this manager leads (its controllers running), or throws after timeoutMs. */
+  async whenLeading(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isLeader) {
+      if (Date.now() > deadline) throw new Error(`this manager did not become the leader within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /**
    * leader is the current leader as this manager last saw it; undefined while this manager is cut
    * off from the etcd majority (what it last saw may be stale, and nothing could commit anyway).

@@ -397,6 +397,9 @@ export class Daemon {
           spec: req.spec,
         });
         try {
+          // The first manager of a cluster leads it; answering before it does would have the next
+          // command (swarm join-token) told there is no leader.
+          await manager.whenLeading(15_000);
           await saveNodeState(this.opts.dataRoot, state);
         } catch (err) {
           await manager.stop();
