@@ -21,7 +21,6 @@ import {
   createClient,
   grpc,
   newId,
-  type Client,
   type InitSwarmRequest,
   type JoinSwarmRequest,
   type JoinSwarmResponse,
@@ -44,6 +43,7 @@ import { controlService } from "./control-service.js";
 import { joinCluster, withDefaultPort } from "./join.js";
 import { defaultListenPort, formatHostPort, localAddressToward, parseHostPort, portFree, type HostPort } from "./listen-addr.js";
 import type { Logger } from "./logger.js";
+import { LeaderClient } from "./leader-client.js";
 import { LeaderWatchdog } from "./leader-watchdog.js";
 import { ManagerConnector } from "./manager-connector.js";
 import { forgetSwarm, loadNodeState, saveNodeState, type NodeState } from "./node-state.js";
@@ -76,6 +76,7 @@ interface Membership {
   connector: ManagerConnector;
   agent: Agent;
   renewer: CertificateRenewer;
+  leaderClient: LeaderClient;
   tcp?: grpc.Server;
 }
 
@@ -86,7 +87,6 @@ export class Daemon {
   private managerStarting: Promise<Manager | undefined> | undefined;
   private member: Membership | undefined;
   private busy = false;
-  private leaderClient: { addr: string; client: Client<typeof ControlService.method & never> | unknown; close(): void } | undefined;
   readonly hostname: string;
 
   private constructor(
@@ -182,16 +182,12 @@ export class Daemon {
   }
 
   /** leaderControlClient is a Control API client to the current leader, over mutual TLS. */
-  leaderControlClient(): Client<never> | undefined {
+  leaderControlClient(): ReturnType<LeaderClient["to"]> | undefined {
     const addr = this.manager?.leader()?.addr;
     if (!addr || !this.member) return undefined;
-    if (this.leaderClient?.addr !== addr) {
-      this.leaderClient?.close();
-      const channel = dialManager(addr, managerChannelCredentials(this.member.provider));
-      this.leaderClient = { addr, client: createClient(ControlService, channel), close: () => channel.close() };
-    }
-    return this.leaderClient!.client as Client<never>;
+    return this.member.leaderClient.to(addr);
   }
+
 
   private managerOptions(state: NodeState, join?: { initialCluster: string; promote: () => Promise<void> }): ManagerOptions {
     return {
@@ -246,7 +242,7 @@ export class Daemon {
     );
     renewer.start();
     agent.start();
-    return { state, provider, connector, agent, renewer, tcp };
+    return { state, provider, connector, agent, renewer, leaderClient: new LeaderClient(provider), tcp };
   }
 
   /**
@@ -516,8 +512,7 @@ export class Daemon {
       member.tcp?.forceShutdown();
       await this.managerDown().catch(() => undefined);
       this.member = undefined;
-      this.leaderClient?.close();
-      this.leaderClient = undefined;
+      member.leaderClient.close();
       await this.removeAllContainers();
       await forgetSwarm(this.opts.dataRoot);
       this.log.info("left the swarm", { node: member.state.nodeId });
@@ -557,7 +552,7 @@ export class Daemon {
     await this.member?.agent.stop();
     this.member?.renewer.stop();
     this.member?.connector.close();
-    this.leaderClient?.close();
+    this.member?.leaderClient.close();
     // Open log streams (`service logs -f`) would hold a graceful shutdown forever.
     const servers = [this.server, ...(this.member?.tcp ? [this.member.tcp] : [])];
     await Promise.all(
