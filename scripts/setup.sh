@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(etcd-server runc conmon nftables iproute2 busybox-static attr tar tini openssl)
+apt_packages=(etcd-server runc conmon nftables iproute2 busybox-static attr tar tini openssl
+  docker-registry skopeo apache2-utils)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
