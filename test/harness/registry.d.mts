@@ -51,7 +51,7 @@ export function seedIndex(
 export type Fault = "none" | "corrupt" | "cut-once" | "500";
 export interface FaultProxy {
   host: string;
-  /** "METHOD /path" of every request seen. */
+  /** "METHOD /path" of every request seen, plus " bytes=N-" for Range requests. */
   requests: string[];
   setFault(f: Fault): void;
   stop(): Promise<void>;

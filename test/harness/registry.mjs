@@ -349,7 +349,7 @@ export async function startFaultProxy(upstreamHost, fault = "none", { minBlobByt
   const requests = [];
   const sockets = new Set();
   const server = http.createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
+    requests.push(`${req.method} ${req.url}${req.headers.range !== undefined ? ` ${req.headers.range}` : ""}`);
     if (state.fault === "500") {
       res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ errors: [{ code: "UNKNOWN", message: "injected failure" }] }));

@@ -1,24 +1,29 @@
 /**
- * The node-local image store: loads archives into the content store, unpacks layers, keeps
- * references, resolves images for the executor and removes them with Docker's rules. Every
- * mutation runs under one in-process lock; archives are staged outside it so loads overlap.
+ * The node-local image store: loads archives and pulls from registries into the content store,
+ * unpacks layers, keeps references, resolves images for the executor and removes them with
+ * Docker's rules. Every mutation runs under one in-process lock; archives are staged and blobs
+ * downloaded outside it so loads and pulls overlap.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { InvalidArgumentError, NotFoundError } from "@tsctl/api";
+import { InvalidArgumentError, NotFoundError, UnavailableError } from "@tsctl/api";
 import { stageArchive } from "./archive-stage.js";
 import { planImages, type ImagePlan, type OciConfig } from "./archive-plan.js";
-import { diskUsage } from "./fs-util.js";
+import { diskUsage, exists } from "./fs-util.js";
 import { blobsOf, chainIds, hostArchitecture, type StoredImage, type StoredLayer } from "./image-meta.js";
+import { fetchImage } from "./image-pull.js";
 import { planRemoval } from "./image-remove.js";
 import { verifyDiffId } from "./layer-unpack.js";
 import { Mutex } from "./mutex.js";
 import { isDigestReference, normalizeReference, tryNormalizeReference } from "./reference.js";
 import { StoreFiles } from "./store-files.js";
-import type { ImageRecord, ImageStore, ResolvedImage } from "./types.js";
+import type { ImageRecord, PullingImageStore, PullOptions, PullResult, ResolvedImage } from "./types.js";
+
+/** LayerEvent tells a pull's progress when a layer is unpacked during commit. */
+type LayerEvent = (blob: string, action: "extracting" | "complete") => void;
 
 /** createImageStore opens (or creates) the store at root, normally `<dataRoot>/images`. */
-export async function createImageStore(opts: { root: string }): Promise<ImageStore> {
+export async function createImageStore(opts: { root: string }): Promise<PullingImageStore> {
   const files = new StoreFiles(opts.root);
   await files.init();
   const store = new LocalImageStore(files);
@@ -27,7 +32,7 @@ export async function createImageStore(opts: { root: string }): Promise<ImageSto
 }
 
 /** LocalImageStore keeps the metadata in memory, mirrored to disk by StoreFiles on every change. */
-class LocalImageStore implements ImageStore {
+class LocalImageStore implements PullingImageStore {
   private readonly lock = new Mutex();
   private images = new Map<string, StoredImage>();
   private refs = new Map<string, string>();
@@ -58,12 +63,36 @@ class LocalImageStore implements ImageStore {
     }
   }
 
+  async pull(ref: string, opts: PullOptions): Promise<PullResult> {
+    const dir = await mkdtemp(join(this.files.tmp, "pull-"));
+    try {
+      const fetched = await fetchImage(this.files, dir, { ref, ...opts });
+      await this.lock.run(async () => {
+        // A blob reported "exists" may have gone with an image removed meanwhile.
+        for (const b of fetched.existing) {
+          if (!(await exists(this.files.blobPath(b)))) {
+            throw new UnavailableError(`error pulling ${fetched.ref}: blob ${b} was removed during the pull, try again`);
+          }
+        }
+        const onLayer: LayerEvent = (digest, action) => {
+          if (fetched.existing.includes(digest)) return;
+          const size = fetched.plan.layers.find((l) => l.file.digest === digest)?.file.size ?? 0;
+          opts.onProgress?.({ digest, action, current: size, total: size });
+        };
+        await this.commit([fetched.plan], onLayer);
+      });
+      return { id: fetched.plan.id, digest: fetched.digest, ref: fetched.ref };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   /** commit unpacks every new layer first; a bad layer undoes the layers this load created. */
-  private async commit(plans: ImagePlan[]): Promise<string[]> {
+  private async commit(plans: ImagePlan[], onLayer?: LayerEvent): Promise<string[]> {
     const created: string[] = [];
     const stored: StoredImage[] = [];
     try {
-      for (const plan of plans) stored.push(await this.prepareImage(plan, created));
+      for (const plan of plans) stored.push(await this.prepareImage(plan, created, onLayer));
     } catch (err) {
       for (const chainId of created) await this.files.removeLayer(chainId);
       throw err;
@@ -92,13 +121,14 @@ class LocalImageStore implements ImageStore {
     return lines;
   }
 
-  private async prepareImage(plan: ImagePlan, created: string[]): Promise<StoredImage> {
+  private async prepareImage(plan: ImagePlan, created: string[], onLayer?: LayerEvent): Promise<StoredImage> {
     const chains = chainIds(plan.layers.map((l) => l.diffId));
     const layers: StoredLayer[] = [];
     for (const [i, l] of plan.layers.entries()) {
       const chainId = chains[i] as string;
       let size = this.knownLayerSize(chainId);
       if (!(await this.files.hasLayer(chainId))) {
+        onLayer?.(l.file.digest, "extracting");
         size = (await this.files.unpackLayer(l.file.path, chainId, l.diffId)).size;
         created.push(chainId);
       } else {
@@ -106,6 +136,7 @@ class LocalImageStore implements ImageStore {
         if (!this.knownBlob(l.file.digest, l.diffId)) await verifyDiffId(l.file.path, l.diffId);
         size ??= await diskUsage(this.files.layerPath(chainId));
       }
+      onLayer?.(l.file.digest, "complete");
       layers.push({ blob: l.file.digest, mediaType: l.mediaType, diffId: l.diffId, chainId, size });
     }
     const now = Date.now();

@@ -2,7 +2,8 @@
  * images owns the node-local image store under `<dataRoot>/images`: the content store of
  * verified blobs, unpacked layers named by chain ID, image metadata and references. It loads
  * `docker save` and OCI layout archives and hands the executor ready-to-mount layer directories.
- * It never talks to a registry, never mounts anything, and never decides whether a container
+ * It pulls through a registry client it is handed (registry/ speaks HTTP; this store decides
+ * what to download and keeps it), never mounts anything, and never decides whether a container
  * runs: callers say, through `inUse`, which images containers hold.
  */
 export { createImageStore } from "./image-store.js";
@@ -12,4 +13,12 @@ export {
   parseReference,
   type ImageReference,
 } from "./reference.js";
-export type { ImageConfig, ImageRecord, ImageStore, ResolvedImage } from "./types.js";
+export type {
+  ImageConfig,
+  ImageRecord,
+  ImageStore,
+  PullingImageStore,
+  PullOptions,
+  PullResult,
+  ResolvedImage,
+} from "./types.js";

@@ -2,6 +2,7 @@
  * Image store contracts: content-addressed blobs, unpacked layers, and references (name:tag →
  * image id). The runc executor asks resolve() for an image's config and layer directories.
  */
+import type { Platform, PullProgress, RegistryClient } from "../registry/types.js";
 
 /** ImageConfig is the part of an OCI image config a container is built from. */
 export interface ImageConfig {
@@ -39,11 +40,40 @@ export interface ImageRecord {
   layerDiffIds: string[];
 }
 
+/** PullOptions says where and for which platform to pull. */
+export interface PullOptions {
+  registry: RegistryClient;
+  /** Default: this machine's platform (linux/<arch>[/variant]). */
+  platform?: Platform;
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  /** Image id (config digest). */
+  id: string;
+  /** Digest of what the reference named (an index for multi-platform images): recorded as name@digest. */
+  digest: string;
+  /** The normalised reference pulled ("busybox:latest", "web@sha256:…"). */
+  ref: string;
+}
+
+/** PullingImageStore is an ImageStore that can pull (what createImageStore returns). */
+export type PullingImageStore = ImageStore & { pull(ref: string, opts: PullOptions): Promise<PullResult> };
+
 export interface ImageStore {
   /** Finds an image by reference ("busybox", "busybox:1", "sha256:..", id prefix). NotFound: "No such image: <ref>". */
   resolve(ref: string): Promise<ResolvedImage>;
   /** Loads a `docker save` or OCI image-layout tar; returns Docker's "Loaded image: ..." lines. */
   load(archive: AsyncIterable<Uint8Array>): Promise<string[]>;
+  /**
+   * Pulls ref from its registry: blobs already in the content store are reported "exists" and
+   * not downloaded; the tag (if ref has one) and name@digest then name the image. Errors are the
+   * registry client's (NotFound, PermissionDenied, Unavailable, InvalidArgument for bad content);
+   * a failed pull stores nothing. Optional only so test fakes that predate pulling
+   * (runc/test-image.ts) still implement ImageStore; createImageStore's store always has it.
+   */
+  pull?(ref: string, opts: PullOptions): Promise<PullResult>;
   list(): Promise<ImageRecord[]>;
   inspect(ref: string): Promise<ImageRecord>;
   tag(source: string, target: string): Promise<void>;

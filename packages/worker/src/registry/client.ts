@@ -14,6 +14,7 @@ import {
 } from "@tsctl/api";
 import { Authorizer } from "./auth.js";
 import { downloadToFile } from "./blob-download.js";
+import { Limiter } from "./limit.js";
 import { ACCEPT, isSha256Digest, parseManifest, type ParsedContent } from "./manifest.js";
 import { formatPlatform, normalizePlatform, selectManifest } from "./platform.js";
 import { toRemote, type RemoteRef } from "./repository.js";
@@ -31,10 +32,13 @@ export function createRegistryClient(opts: RegistryOptions): RegistryClient {
 class HttpRegistryClient implements RegistryClient {
   private readonly trust: HostTrust;
   private readonly auth: Authorizer;
+  /** Bounds parallel blob downloads across every pull made with this client. */
+  private readonly downloads: Limiter;
 
   constructor(private readonly opts: RegistryOptions) {
     this.trust = { insecure: opts.insecure ?? (() => false), ca: opts.ca ?? (() => undefined) };
     this.auth = new Authorizer(this.trust, opts.credentials ?? (() => undefined));
+    this.downloads = new Limiter(Math.max(1, opts.concurrency ?? 3));
   }
 
   async resolveDigest(ref: string, signal?: AbortSignal): Promise<string> {
@@ -77,7 +81,7 @@ class HttpRegistryClient implements RegistryClient {
   ): Promise<void> {
     const r = remote(ref);
     if (!isSha256Digest(digest)) throw new InvalidArgumentError(`unsupported digest "${digest}" for ${r.display}`);
-    await downloadToFile(
+    await this.downloads.run(() => downloadToFile(
       {
         open: async (offset, sig) => {
           const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
@@ -96,7 +100,7 @@ class HttpRegistryClient implements RegistryClient {
         onBytes,
         signal,
       },
-    );
+    ));
   }
 
   /** fetchManifest GETs a manifest or index and holds it to expect when the caller knows its digest. */
