@@ -82,8 +82,6 @@ export async function downloadToFile(src: BlobSource, opts: DownloadOptions): Pr
     if (!closed) await fh.close().catch(() => undefined);
     await rm(part, { force: true });
     throw err;
-  } finally {
-    if (!closed) await fh.close().catch(() => undefined);
   }
 }
 
