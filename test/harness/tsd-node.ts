@@ -30,6 +30,9 @@ export class TsdNode {
     this.cgroupParent = `tsd-test-${process.pid}-${dir.split(".").pop()}`;
   }
 
+  /** Extra tsd flags (e.g. --insecure-registry), set before start(). */
+  extraArgs: string[] = [];
+
   static async create(hostname = "test-node"): Promise<TsdNode> {
     // Short path: the unix socket path must stay under 108 bytes.
     const dir = await mkdtemp("/tmp/tsd.");
@@ -56,7 +59,7 @@ export class TsdNode {
     const fd = openSync(log, "a");
     this.proc = spawn(
       tsdBin,
-      ["--data-root", this.dataRoot, "--exec-root", this.execRoot, "--cgroup-parent", this.cgroupParent, "--hostname", this.hostname, "--log-level", "debug"],
+      ["--data-root", this.dataRoot, "--exec-root", this.execRoot, "--cgroup-parent", this.cgroupParent, "--hostname", this.hostname, "--log-level", "debug", ...this.extraArgs],
       { stdio: ["ignore", fd, fd] },
     );
     const deadline = Date.now() + 20_000;

@@ -6,6 +6,9 @@
 import type { ControlService, ServiceHandlers } from "@tsctl/api";
 import { serviceLogs, type ControlApi } from "@tsctl/manager";
 import type { Daemon } from "./daemon.js";
+import { pinImage } from "./image-pinning.js";
+
+const credentialsOf = (auth: { username: string; password: string } | undefined) => (auth?.username ? { username: auth.username, password: auth.password } : undefined);
 
 export function controlService(daemon: Daemon): ServiceHandlers<typeof ControlService> {
   const api = async (): Promise<ControlApi> => (await daemon.awaitManager()).controlApi;
@@ -22,9 +25,15 @@ export function controlService(daemon: Daemon): ServiceHandlers<typeof ControlSe
       cluster: await (await swarm()).updateSwarm(req.version, req.spec, req.rotateWorkerToken, req.rotateManagerToken),
     }),
     getJoinToken: async (req) => (await swarm()).joinToken(req.role, req.rotate),
-    createService: async (req) => ({ service: await (await api()).createService(req.spec) }),
+    createService: async (req) => {
+      const warnings = await pinImage(req.spec, daemon, { noResolve: req.noResolveImage, credentials: credentialsOf(req.registryAuth) });
+      return { service: await (await api()).createService(req.spec), warnings };
+    },
     getService: async (req) => ({ service: (await api()).getService(req.serviceId) }),
-    updateService: async (req) => ({ service: await (await api()).updateService(req.serviceId, req.version, req.spec, req.rollback) }),
+    updateService: async (req) => {
+      const warnings = req.rollback ? [] : await pinImage(req.spec, daemon, { noResolve: req.noResolveImage, credentials: credentialsOf(req.registryAuth) });
+      return { service: await (await api()).updateService(req.serviceId, req.version, req.spec, req.rollback), warnings };
+    },
     removeService: async (req) => {
       await (await api()).removeService(req.serviceId);
       return {};

@@ -37,12 +37,13 @@ import {
   makeJoinToken,
   type ManagerOptions,
 } from "@tsctl/manager";
-import { Agent, FakeExecutor, createImageStore, createRuncExecutor, type Executor, type ImageStore } from "@tsctl/worker";
+import { Agent, FakeExecutor, createImageStore, createRuncExecutor, type Executor, type PullingImageStore } from "@tsctl/worker";
 import { routedControlService } from "./control-routing.js";
 import { controlService } from "./control-service.js";
 import { joinCluster, withDefaultPort } from "./join.js";
 import { defaultListenPort, formatHostPort, localAddressToward, parseHostPort, portFree, type HostPort } from "./listen-addr.js";
 import type { Logger } from "./logger.js";
+import { ImagePuller } from "./image-puller.js";
 import { LeaderClient } from "./leader-client.js";
 import { LeaderWatchdog } from "./leader-watchdog.js";
 import { ManagerConnector } from "./manager-connector.js";
@@ -66,6 +67,10 @@ export interface DaemonOptions {
   etcdPeerPort?: number;
   /** "runc" runs real containers; "fake" simulates them (for simulated-scale benches and tests). */
   executor?: "runc" | "fake";
+  /** Registries (host[:port]) reached over plain HTTP. */
+  insecureRegistries?: string[];
+  /** Directory of <registry host>/ca.crt files (Docker's certs.d layout). */
+  registryCertsDir?: string;
   logger: Logger;
 }
 
@@ -91,7 +96,8 @@ export class Daemon {
 
   private constructor(
     private readonly opts: DaemonOptions,
-    readonly images: ImageStore,
+    readonly images: PullingImageStore,
+    readonly puller: ImagePuller,
     readonly executor: Executor,
     private readonly server: grpc.Server,
   ) {
@@ -110,6 +116,7 @@ export class Daemon {
     await mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
     await mkdir(opts.execRoot, { recursive: true, mode: 0o700 });
     const images = await createImageStore({ root: join(opts.dataRoot, "images") });
+    const puller = new ImagePuller(images, { insecureRegistries: opts.insecureRegistries ?? [], certsDir: opts.registryCertsDir ?? "/etc/tsd/certs.d" });
     const executor: Executor =
       opts.executor === "fake"
         ? new FakeExecutor({ description: { hostname: opts.hostname ?? osHostname() } })
@@ -118,10 +125,11 @@ export class Daemon {
             execRoot: opts.execRoot,
             cgroupParent: opts.cgroupParent,
             images,
+            pullImage: (ref, signal, credentials) => puller.pull(ref, { signal, credentials }),
             hostname: opts.hostname,
           });
     const server = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
-    const daemon = new Daemon(opts, images, executor, server);
+    const daemon = new Daemon(opts, images, puller, executor, server);
     addService(server, ControlService, routedControlService(daemon, controlService(daemon)));
     addService(server, NodeService, nodeService(daemon));
     // A socket file left by a killed tsd would make bind fail with EADDRINUSE.

@@ -21,16 +21,18 @@ const program = new Command("tsd")
   .option("--etcd-client-port <port>", "etcd client port (default: a free port, chosen at swarm init)", port)
   .option("--etcd-peer-port <port>", "etcd peer port (default: a free port, chosen at swarm init)", port)
   .option("--log-level <level>", "debug, info, warn or error", "info")
+  .option("--insecure-registry <host>", "registry (host[:port]) reached over plain HTTP; repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option("--registry-certs-dir <dir>", "extra registry CAs as <dir>/<host[:port]>/ca.crt", "/etc/tsd/certs.d")
   .addOption(new Option("--executor <kind>", "container runtime: runc, or fake to simulate containers").choices(["runc", "fake"]).default("runc"));
 
 program.parse();
-const opts = program.opts<Omit<DaemonOptions, "logger"> & { logLevel: Level }>();
+const { insecureRegistry, ...opts } = program.opts<Omit<DaemonOptions, "logger"> & { logLevel: Level; insecureRegistry: string[] }>();
 const logger = createLogger(opts.logLevel);
 
 process.on("unhandledRejection", (err) => logger.error("unhandled rejection", { err: err instanceof Error ? err.stack : String(err) }));
 
 try {
-  const daemon = await Daemon.start({ ...opts, logger });
+  const daemon = await Daemon.start({ ...opts, insecureRegistries: insecureRegistry, logger });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -45,6 +45,18 @@ export function nodeService(daemon: Daemon): ServiceHandlers<typeof NodeService>
       }
       return { loaded: await daemon.images.load(bytes()) };
     },
+    pullImage: async function* (req, ctx) {
+      const events = new AsyncQueue<{ digest: string; action: string; current: number; total: number }>();
+      const credentials = req.auth?.username ? { username: req.auth.username, password: req.auth.password } : undefined;
+      const done = daemon.puller.pull(req.ref, { credentials, onProgress: (p) => events.push(p), signal: ctx.signal });
+      void done.then(
+        () => events.close(),
+        (err: unknown) => events.fail(err),
+      );
+      yield* events;
+      const res = await done;
+      yield { manifestDigest: res.digest, ref: res.ref };
+    },
     listImages: async () => ({ images: await daemon.images.list() }),
     inspectImage: async (req) => {
       const img = await daemon.images.inspect(req.ref);

@@ -5,6 +5,7 @@ import { createReadStream } from "node:fs";
 import { isTsctlError, type ImageSummary, type InspectImageResponse } from "@tsctl/api";
 import type { Command } from "commander";
 import type { Ctx } from "../context.js";
+import { registerImagePull } from "./image-pull.js";
 import { NoSuchObjectError, UsageError } from "../errors.js";
 import { renderJson, renderList, renderObjectTemplate, type Column, type Row } from "../format/output.js";
 import { isoTime } from "../service/inspect.js";
@@ -79,6 +80,7 @@ async function* chunks(source: NodeJS.ReadableStream): AsyncGenerator<{ data: Ui
 /** registerImage adds the `image` command group. */
 export function registerImage(program: Command, ctx: Ctx): void {
   const image = program.command("image").description("Manage images");
+  registerImagePull(image, ctx);
   image
     .command("load")
     .description("Load an image from a tar archive or STDIN")

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
-import { FailedPreconditionError, InvalidArgumentError, type Task } from "@tsctl/api";
+import { FailedPreconditionError, InvalidArgumentError, isTsctlError, type Task } from "@tsctl/api";
 import type { RuncContext } from "./context.js";
 import { containerPaths } from "./layout.js";
 import { readMeta, writeMeta, type ContainerMeta } from "./metadata.js";
@@ -40,6 +40,27 @@ function hostsFile(hostname: string): string {
 }
 
 /**
+ * resolveOrPull finds the task's image in the store, pulling it first when it is missing, with the
+ * service's registry credentials when it was created `--with-registry-auth`.
+ */
+async function resolveOrPull(ctx: RuncContext, ref: string, pullAuth: string, signal: AbortSignal) {
+  try {
+    return await ctx.images.resolve(ref);
+  } catch (err) {
+    if (!ctx.pullImage || !isTsctlError(err, "NotFound")) throw err;
+  }
+  await ctx.pullImage(ref, signal, decodeAuth(pullAuth));
+  return ctx.images.resolve(ref);
+}
+
+function decodeAuth(auth: string): { username: string; password: string } | undefined {
+  if (!auth) return undefined;
+  const text = Buffer.from(auth, "base64").toString("utf8");
+  const i = text.indexOf(":");
+  return i > 0 ? { username: text.slice(0, i), password: text.slice(i + 1) } : undefined;
+}
+
+/**
  * prepareBundle makes a task's container ready for `runc create`: rootfs mounted from the image
  * layers, config.json, the /etc files it bind-mounts, and our metadata (written last, so its
  * presence means the bundle is complete). Calling it again on a complete bundle does nothing;
@@ -51,7 +72,7 @@ export async function prepareBundle(ctx: RuncContext, task: Task, signal: AbortS
   if ((await readMeta(p.metaFile)) !== undefined && existsSync(p.configJson) && (await isMounted(p.rootfs))) return;
   const spec = task.spec?.container;
   if (spec === undefined) throw new InvalidArgumentError(`task ${id} has no container spec`);
-  const image = await ctx.images.resolve(spec.image);
+  const image = await resolveOrPull(ctx, spec.image, spec.pullAuth, signal);
   signal.throwIfAborted();
   for (const d of [p.rootfs, p.exitDir, p.socketDir, p.upperDir, p.workDir]) await mkdir(d, { recursive: true });
   if (!(await isMounted(p.rootfs))) await mountOverlay(image.layerPaths, p.upperDir, p.workDir, p.rootfs, signal, ctx.spawner);

@@ -12,6 +12,8 @@ export interface RuncContext {
   conmonPath: string;
   cgroupParent: string;
   images: ImageStore;
+  /** Fetches an image the store lacks (from its registry); without it a missing image fails the task. */
+  pullImage?: (ref: string, signal: AbortSignal, credentials?: { username: string; password: string }) => Promise<unknown>;
   /** The resolv.conf copied into containers until the cluster DNS provides one. */
   resolvConfSource: string;
   /** Static init binary bind-mounted for `--init` (Debian's tini-static). */

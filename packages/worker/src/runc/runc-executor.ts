@@ -22,6 +22,8 @@ export interface RuncExecutorOptions {
   /** Cgroup under which every container gets <cgroupParent>/<id> (cgroupfs driver). */
   cgroupParent: string;
   images: ImageStore;
+  /** Fetches a missing image before a task's container is prepared (see ImagePuller in tsd). */
+  pullImage?: (ref: string, signal: AbortSignal, credentials?: { username: string; password: string }) => Promise<unknown>;
   hostname?: string;
   runcPath?: string;
   conmonPath?: string;
@@ -59,6 +61,7 @@ export class RuncExecutor implements Executor {
       conmonPath: opts.conmonPath ?? "/usr/bin/conmon",
       cgroupParent: opts.cgroupParent,
       images: opts.images,
+      pullImage: opts.pullImage,
       resolvConfSource: opts.resolvConf ?? "/etc/resolv.conf",
       initPath: opts.initPath ?? "/usr/bin/tini-static",
     };

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/control.proto.
  */
 export const file_tsctl_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0c2N0bC92MS9jb250cm9sLnByb3RvEgh0c2N0bC52MSJ8ChBJbml0U3dhcm1SZXF1ZXN0EhYKDmFkdmVydGlzZV9hZGRyGAEgASgJEhMKC2xpc3Rlbl9hZGRyGAIgASgJEhYKDmRhdGFfcGF0aF9wb3J0GAMgASgNEiMKBHNwZWMYBCABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYyI4ChFJbml0U3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEhIKCmNsdXN0ZXJfaWQYAiABKAkiEQoPR2V0U3dhcm1SZXF1ZXN0IjYKEEdldFN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIilQEKEEpvaW5Td2FybVJlcXVlc3QSEwoLcmVtb3RlX2FkZHIYASABKAkSDQoFdG9rZW4YAiABKAkSFgoOYWR2ZXJ0aXNlX2FkZHIYAyABKAkSEwoLbGlzdGVuX2FkZHIYBCABKAkSMAoMYXZhaWxhYmlsaXR5GAUgASgOMhoudHNjdGwudjEuTm9kZUF2YWlsYWJpbGl0eSJGChFKb2luU3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEiAKBHJvbGUYAiABKA4yEi50c2N0bC52MS5Ob2RlUm9sZSIiChFMZWF2ZVN3YXJtUmVxdWVzdBINCgVmb3JjZRgBIAEoCCIUChJMZWF2ZVN3YXJtUmVzcG9uc2UihQEKElVwZGF0ZVN3YXJtUmVxdWVzdBIPCgd2ZXJzaW9uGAEgASgBEiMKBHNwZWMYAiABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYxIbChNyb3RhdGVfd29ya2VyX3Rva2VuGAMgASgIEhwKFHJvdGF0ZV9tYW5hZ2VyX3Rva2VuGAQgASgIIjkKE1VwZGF0ZVN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIiRwoTR2V0Sm9pblRva2VuUmVxdWVzdBIgCgRyb2xlGAEgASgOMhIudHNjdGwudjEuTm9kZVJvbGUSDgoGcm90YXRlGAIgASgIIjwKFEdldEpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhUKDW1hbmFnZXJfYWRkcnMYAiADKAkiOwoUQ3JlYXRlU2VydmljZVJlcXVlc3QSIwoEc3BlYxgBIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjIjsKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSInChFHZXRTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJIjgKEkdldFNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSJyChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAESIwoEc3BlYxgDIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhAKCHJvbGxiYWNrGAQgASgIIjsKFVVwZGF0ZVNlcnZpY2VSZXNwb25zZRIiCgdzZXJ2aWNlGAEgASgLMhEudHNjdGwudjEuU2VydmljZSIqChRSZW1vdmVTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJIhcKFVJlbW92ZVNlcnZpY2VSZXNwb25zZSI5ChNMaXN0U2VydmljZXNSZXF1ZXN0Eg0KBW5hbWVzGAEgAygJEhMKC2lkX3ByZWZpeGVzGAIgAygJImIKDlNlcnZpY2VTdW1tYXJ5EiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlEhUKDXJ1bm5pbmdfdGFza3MYAiABKA0SFQoNZGVzaXJlZF90YXNrcxgDIAEoDSJCChRMaXN0U2VydmljZXNSZXNwb25zZRIqCghzZXJ2aWNlcxgBIAMoCzIYLnRzY3RsLnYxLlNlcnZpY2VTdW1tYXJ5InkKEExpc3RUYXNrc1JlcXVlc3QSEwoLc2VydmljZV9pZHMYASADKAkSEAoIbm9kZV9pZHMYAiADKAkSKwoOZGVzaXJlZF9zdGF0ZXMYAyADKA4yEy50c2N0bC52MS5UYXNrU3RhdGUSEQoJb21pdF9zcGVjGAQgASgIIjIKEUxpc3RUYXNrc1Jlc3BvbnNlEh0KBXRhc2tzGAEgAygLMg4udHNjdGwudjEuVGFzayIhCg5HZXRUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJIi8KD0dldFRhc2tSZXNwb25zZRIcCgR0YXNrGAEgASgLMg4udHNjdGwudjEuVGFzayISChBMaXN0Tm9kZXNSZXF1ZXN0IjIKEUxpc3ROb2Rlc1Jlc3BvbnNlEh0KBW5vZGVzGAEgAygLMg4udHNjdGwudjEuTm9kZSIhCg5HZXROb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJIi8KD0dldE5vZGVSZXNwb25zZRIcCgRub2RlGAEgASgLMg4udHNjdGwudjEuTm9kZSJXChFVcGRhdGVOb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAESIAoEc3BlYxgDIAEoCzISLnRzY3RsLnYxLk5vZGVTcGVjIjIKElVwZGF0ZU5vZGVSZXNwb25zZRIcCgRub2RlGAEgASgLMg4udHNjdGwudjEuTm9kZSIzChFSZW1vdmVOb2RlUmVxdWVzdBIPCgdub2RlX2lkGAEgASgJEg0KBWZvcmNlGAIgASgIIhQKElJlbW92ZU5vZGVSZXNwb25zZSJkChJTZXJ2aWNlTG9nc1JlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEgwKBHRhc2sYAiABKAgSDgoGZm9sbG93GAMgASgIEgwKBHRhaWwYBCABKAUSEgoKdGltZXN0YW1wcxgFIAEoCCKEAQoKTG9nTWVzc2FnZRIPCgd0YXNrX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSEgoKc2VydmljZV9pZBgDIAEoCRIMCgRzbG90GAQgASgNEhQKDHRpbWVzdGFtcF9tcxgFIAEoARIOCgZzdHJlYW0YBiABKAkSDAoEZGF0YRgHIAEoDDK0CgoOQ29udHJvbFNlcnZpY2USRAoJSW5pdFN3YXJtEhoudHNjdGwudjEuSW5pdFN3YXJtUmVxdWVzdBobLnRzY3RsLnYxLkluaXRTd2FybVJlc3BvbnNlEkEKCEdldFN3YXJtEhkudHNjdGwudjEuR2V0U3dhcm1SZXF1ZXN0GhoudHNjdGwudjEuR2V0U3dhcm1SZXNwb25zZRJECglKb2luU3dhcm0SGi50c2N0bC52MS5Kb2luU3dhcm1SZXF1ZXN0GhsudHNjdGwudjEuSm9pblN3YXJtUmVzcG9uc2USRwoKTGVhdmVTd2FybRIbLnRzY3RsLnYxLkxlYXZlU3dhcm1SZXF1ZXN0GhwudHNjdGwudjEuTGVhdmVTd2FybVJlc3BvbnNlEkoKC1VwZGF0ZVN3YXJtEhwudHNjdGwudjEuVXBkYXRlU3dhcm1SZXF1ZXN0Gh0udHNjdGwudjEuVXBkYXRlU3dhcm1SZXNwb25zZRJNCgxHZXRKb2luVG9rZW4SHS50c2N0bC52MS5HZXRKb2luVG9rZW5SZXF1ZXN0Gh4udHNjdGwudjEuR2V0Sm9pblRva2VuUmVzcG9uc2USUAoNQ3JlYXRlU2VydmljZRIeLnRzY3RsLnYxLkNyZWF0ZVNlcnZpY2VSZXF1ZXN0Gh8udHNjdGwudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlEkcKCkdldFNlcnZpY2USGy50c2N0bC52MS5HZXRTZXJ2aWNlUmVxdWVzdBocLnRzY3RsLnYxLkdldFNlcnZpY2VSZXNwb25zZRJQCg1VcGRhdGVTZXJ2aWNlEh4udHNjdGwudjEuVXBkYXRlU2VydmljZVJlcXVlc3QaHy50c2N0bC52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2USUAoNUmVtb3ZlU2VydmljZRIeLnRzY3RsLnYxLlJlbW92ZVNlcnZpY2VSZXF1ZXN0Gh8udHNjdGwudjEuUmVtb3ZlU2VydmljZVJlc3BvbnNlEk0KDExpc3RTZXJ2aWNlcxIdLnRzY3RsLnYxLkxpc3RTZXJ2aWNlc1JlcXVlc3QaHi50c2N0bC52MS5MaXN0U2VydmljZXNSZXNwb25zZRJECglMaXN0VGFza3MSGi50c2N0bC52MS5MaXN0VGFza3NSZXF1ZXN0GhsudHNjdGwudjEuTGlzdFRhc2tzUmVzcG9uc2USPgoHR2V0VGFzaxIYLnRzY3RsLnYxLkdldFRhc2tSZXF1ZXN0GhkudHNjdGwudjEuR2V0VGFza1Jlc3BvbnNlEkQKCUxpc3ROb2RlcxIaLnRzY3RsLnYxLkxpc3ROb2Rlc1JlcXVlc3QaGy50c2N0bC52MS5MaXN0Tm9kZXNSZXNwb25zZRI+CgdHZXROb2RlEhgudHNjdGwudjEuR2V0Tm9kZVJlcXVlc3QaGS50c2N0bC52MS5HZXROb2RlUmVzcG9uc2USRwoKVXBkYXRlTm9kZRIbLnRzY3RsLnYxLlVwZGF0ZU5vZGVSZXF1ZXN0GhwudHNjdGwudjEuVXBkYXRlTm9kZVJlc3BvbnNlEkcKClJlbW92ZU5vZGUSGy50c2N0bC52MS5SZW1vdmVOb2RlUmVxdWVzdBocLnRzY3RsLnYxLlJlbW92ZU5vZGVSZXNwb25zZRJDCgtTZXJ2aWNlTG9ncxIcLnRzY3RsLnYxLlNlcnZpY2VMb2dzUmVxdWVzdBoULnRzY3RsLnYxLkxvZ01lc3NhZ2UwAWIGcHJvdG8z", [file_tsctl_v1_objects]);
+  fileDesc("ChZ0c2N0bC92MS9jb250cm9sLnByb3RvEgh0c2N0bC52MSJ8ChBJbml0U3dhcm1SZXF1ZXN0EhYKDmFkdmVydGlzZV9hZGRyGAEgASgJEhMKC2xpc3Rlbl9hZGRyGAIgASgJEhYKDmRhdGFfcGF0aF9wb3J0GAMgASgNEiMKBHNwZWMYBCABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYyI4ChFJbml0U3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEhIKCmNsdXN0ZXJfaWQYAiABKAkiEQoPR2V0U3dhcm1SZXF1ZXN0IjYKEEdldFN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIilQEKEEpvaW5Td2FybVJlcXVlc3QSEwoLcmVtb3RlX2FkZHIYASABKAkSDQoFdG9rZW4YAiABKAkSFgoOYWR2ZXJ0aXNlX2FkZHIYAyABKAkSEwoLbGlzdGVuX2FkZHIYBCABKAkSMAoMYXZhaWxhYmlsaXR5GAUgASgOMhoudHNjdGwudjEuTm9kZUF2YWlsYWJpbGl0eSJGChFKb2luU3dhcm1SZXNwb25zZRIPCgdub2RlX2lkGAEgASgJEiAKBHJvbGUYAiABKA4yEi50c2N0bC52MS5Ob2RlUm9sZSIiChFMZWF2ZVN3YXJtUmVxdWVzdBINCgVmb3JjZRgBIAEoCCIUChJMZWF2ZVN3YXJtUmVzcG9uc2UihQEKElVwZGF0ZVN3YXJtUmVxdWVzdBIPCgd2ZXJzaW9uGAEgASgBEiMKBHNwZWMYAiABKAsyFS50c2N0bC52MS5DbHVzdGVyU3BlYxIbChNyb3RhdGVfd29ya2VyX3Rva2VuGAMgASgIEhwKFHJvdGF0ZV9tYW5hZ2VyX3Rva2VuGAQgASgIIjkKE1VwZGF0ZVN3YXJtUmVzcG9uc2USIgoHY2x1c3RlchgBIAEoCzIRLnRzY3RsLnYxLkNsdXN0ZXIiRwoTR2V0Sm9pblRva2VuUmVxdWVzdBIgCgRyb2xlGAEgASgOMhIudHNjdGwudjEuTm9kZVJvbGUSDgoGcm90YXRlGAIgASgIIjwKFEdldEpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhUKDW1hbmFnZXJfYWRkcnMYAiADKAkiiwEKFENyZWF0ZVNlcnZpY2VSZXF1ZXN0EiMKBHNwZWMYASABKAsyFS50c2N0bC52MS5TZXJ2aWNlU3BlYxIYChBub19yZXNvbHZlX2ltYWdlGAIgASgIEjQKDXJlZ2lzdHJ5X2F1dGgYAyABKAsyHS50c2N0bC52MS5SZWdpc3RyeUNyZWRlbnRpYWxzIjkKE1JlZ2lzdHJ5Q3JlZGVudGlhbHMSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiTQoVQ3JlYXRlU2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlEhAKCHdhcm5pbmdzGAIgAygJIicKEUdldFNlcnZpY2VSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkiOAoSR2V0U2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlIsIBChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBISCgpzZXJ2aWNlX2lkGAEgASgJEg8KB3ZlcnNpb24YAiABKAESIwoEc3BlYxgDIAEoCzIVLnRzY3RsLnYxLlNlcnZpY2VTcGVjEhAKCHJvbGxiYWNrGAQgASgIEhgKEG5vX3Jlc29sdmVfaW1hZ2UYBSABKAgSNAoNcmVnaXN0cnlfYXV0aBgGIAEoCzIdLnRzY3RsLnYxLlJlZ2lzdHJ5Q3JlZGVudGlhbHMiTQoVVXBkYXRlU2VydmljZVJlc3BvbnNlEiIKB3NlcnZpY2UYASABKAsyES50c2N0bC52MS5TZXJ2aWNlEhAKCHdhcm5pbmdzGAIgAygJIioKFFJlbW92ZVNlcnZpY2VSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkiFwoVUmVtb3ZlU2VydmljZVJlc3BvbnNlIjkKE0xpc3RTZXJ2aWNlc1JlcXVlc3QSDQoFbmFtZXMYASADKAkSEwoLaWRfcHJlZml4ZXMYAiADKAkiYgoOU2VydmljZVN1bW1hcnkSIgoHc2VydmljZRgBIAEoCzIRLnRzY3RsLnYxLlNlcnZpY2USFQoNcnVubmluZ190YXNrcxgCIAEoDRIVCg1kZXNpcmVkX3Rhc2tzGAMgASgNIkIKFExpc3RTZXJ2aWNlc1Jlc3BvbnNlEioKCHNlcnZpY2VzGAEgAygLMhgudHNjdGwudjEuU2VydmljZVN1bW1hcnkieQoQTGlzdFRhc2tzUmVxdWVzdBITCgtzZXJ2aWNlX2lkcxgBIAMoCRIQCghub2RlX2lkcxgCIAMoCRIrCg5kZXNpcmVkX3N0YXRlcxgDIAMoDjITLnRzY3RsLnYxLlRhc2tTdGF0ZRIRCglvbWl0X3NwZWMYBCABKAgiMgoRTGlzdFRhc2tzUmVzcG9uc2USHQoFdGFza3MYASADKAsyDi50c2N0bC52MS5UYXNrIiEKDkdldFRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiLwoPR2V0VGFza1Jlc3BvbnNlEhwKBHRhc2sYASABKAsyDi50c2N0bC52MS5UYXNrIhIKEExpc3ROb2Rlc1JlcXVlc3QiMgoRTGlzdE5vZGVzUmVzcG9uc2USHQoFbm9kZXMYASADKAsyDi50c2N0bC52MS5Ob2RlIiEKDkdldE5vZGVSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkiLwoPR2V0Tm9kZVJlc3BvbnNlEhwKBG5vZGUYASABKAsyDi50c2N0bC52MS5Ob2RlIlcKEVVwZGF0ZU5vZGVSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoARIgCgRzcGVjGAMgASgLMhIudHNjdGwudjEuTm9kZVNwZWMiMgoSVXBkYXRlTm9kZVJlc3BvbnNlEhwKBG5vZGUYASABKAsyDi50c2N0bC52MS5Ob2RlIjMKEVJlbW92ZU5vZGVSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkSDQoFZm9yY2UYAiABKAgiFAoSUmVtb3ZlTm9kZVJlc3BvbnNlImQKElNlcnZpY2VMb2dzUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDAoEdGFzaxgCIAEoCBIOCgZmb2xsb3cYAyABKAgSDAoEdGFpbBgEIAEoBRISCgp0aW1lc3RhbXBzGAUgASgIIoQBCgpMb2dNZXNzYWdlEg8KB3Rhc2tfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRISCgpzZXJ2aWNlX2lkGAMgASgJEgwKBHNsb3QYBCABKA0SFAoMdGltZXN0YW1wX21zGAUgASgBEg4KBnN0cmVhbRgGIAEoCRIMCgRkYXRhGAcgASgMMrQKCg5Db250cm9sU2VydmljZRJECglJbml0U3dhcm0SGi50c2N0bC52MS5Jbml0U3dhcm1SZXF1ZXN0GhsudHNjdGwudjEuSW5pdFN3YXJtUmVzcG9uc2USQQoIR2V0U3dhcm0SGS50c2N0bC52MS5HZXRTd2FybVJlcXVlc3QaGi50c2N0bC52MS5HZXRTd2FybVJlc3BvbnNlEkQKCUpvaW5Td2FybRIaLnRzY3RsLnYxLkpvaW5Td2FybVJlcXVlc3QaGy50c2N0bC52MS5Kb2luU3dhcm1SZXNwb25zZRJHCgpMZWF2ZVN3YXJtEhsudHNjdGwudjEuTGVhdmVTd2FybVJlcXVlc3QaHC50c2N0bC52MS5MZWF2ZVN3YXJtUmVzcG9uc2USSgoLVXBkYXRlU3dhcm0SHC50c2N0bC52MS5VcGRhdGVTd2FybVJlcXVlc3QaHS50c2N0bC52MS5VcGRhdGVTd2FybVJlc3BvbnNlEk0KDEdldEpvaW5Ub2tlbhIdLnRzY3RsLnYxLkdldEpvaW5Ub2tlblJlcXVlc3QaHi50c2N0bC52MS5HZXRKb2luVG9rZW5SZXNwb25zZRJQCg1DcmVhdGVTZXJ2aWNlEh4udHNjdGwudjEuQ3JlYXRlU2VydmljZVJlcXVlc3QaHy50c2N0bC52MS5DcmVhdGVTZXJ2aWNlUmVzcG9uc2USRwoKR2V0U2VydmljZRIbLnRzY3RsLnYxLkdldFNlcnZpY2VSZXF1ZXN0GhwudHNjdGwudjEuR2V0U2VydmljZVJlc3BvbnNlElAKDVVwZGF0ZVNlcnZpY2USHi50c2N0bC52MS5VcGRhdGVTZXJ2aWNlUmVxdWVzdBofLnRzY3RsLnYxLlVwZGF0ZVNlcnZpY2VSZXNwb25zZRJQCg1SZW1vdmVTZXJ2aWNlEh4udHNjdGwudjEuUmVtb3ZlU2VydmljZVJlcXVlc3QaHy50c2N0bC52MS5SZW1vdmVTZXJ2aWNlUmVzcG9uc2USTQoMTGlzdFNlcnZpY2VzEh0udHNjdGwudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBoeLnRzY3RsLnYxLkxpc3RTZXJ2aWNlc1Jlc3BvbnNlEkQKCUxpc3RUYXNrcxIaLnRzY3RsLnYxLkxpc3RUYXNrc1JlcXVlc3QaGy50c2N0bC52MS5MaXN0VGFza3NSZXNwb25zZRI+CgdHZXRUYXNrEhgudHNjdGwudjEuR2V0VGFza1JlcXVlc3QaGS50c2N0bC52MS5HZXRUYXNrUmVzcG9uc2USRAoJTGlzdE5vZGVzEhoudHNjdGwudjEuTGlzdE5vZGVzUmVxdWVzdBobLnRzY3RsLnYxLkxpc3ROb2Rlc1Jlc3BvbnNlEj4KB0dldE5vZGUSGC50c2N0bC52MS5HZXROb2RlUmVxdWVzdBoZLnRzY3RsLnYxLkdldE5vZGVSZXNwb25zZRJHCgpVcGRhdGVOb2RlEhsudHNjdGwudjEuVXBkYXRlTm9kZVJlcXVlc3QaHC50c2N0bC52MS5VcGRhdGVOb2RlUmVzcG9uc2USRwoKUmVtb3ZlTm9kZRIbLnRzY3RsLnYxLlJlbW92ZU5vZGVSZXF1ZXN0GhwudHNjdGwudjEuUmVtb3ZlTm9kZVJlc3BvbnNlEkMKC1NlcnZpY2VMb2dzEhwudHNjdGwudjEuU2VydmljZUxvZ3NSZXF1ZXN0GhQudHNjdGwudjEuTG9nTWVzc2FnZTABYgZwcm90bzM", [file_tsctl_v1_objects]);
 
 /**
  * @generated from message tsctl.v1.InitSwarmRequest
@@ -300,6 +300,20 @@ export type CreateServiceRequest = Message<"tsctl.v1.CreateServiceRequest"> & {
    * @generated from field: tsctl.v1.ServiceSpec spec = 1;
    */
   spec?: ServiceSpec | undefined;
+
+  /**
+   * Keep the image reference as given instead of pinning it to the digest its registry serves.
+   *
+   * @generated from field: bool no_resolve_image = 2;
+   */
+  noResolveImage: boolean;
+
+  /**
+   * Credentials for resolving the image on its registry (the CLI's config.json).
+   *
+   * @generated from field: tsctl.v1.RegistryCredentials registry_auth = 3;
+   */
+  registryAuth?: RegistryCredentials | undefined;
 };
 
 /**
@@ -310,6 +324,28 @@ export const CreateServiceRequestSchema: GenMessage<CreateServiceRequest> = /*@_
   messageDesc(file_tsctl_v1_control, 12);
 
 /**
+ * @generated from message tsctl.v1.RegistryCredentials
+ */
+export type RegistryCredentials = Message<"tsctl.v1.RegistryCredentials"> & {
+  /**
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tsctl.v1.RegistryCredentials.
+ * Use `create(RegistryCredentialsSchema)` to create a new message.
+ */
+export const RegistryCredentialsSchema: GenMessage<RegistryCredentials> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_control, 13);
+
+/**
  * @generated from message tsctl.v1.CreateServiceResponse
  */
 export type CreateServiceResponse = Message<"tsctl.v1.CreateServiceResponse"> & {
@@ -317,6 +353,13 @@ export type CreateServiceResponse = Message<"tsctl.v1.CreateServiceResponse"> & 
    * @generated from field: tsctl.v1.Service service = 1;
    */
   service?: Service | undefined;
+
+  /**
+   * Docker-style warnings, e.g. an image whose digest could not be resolved.
+   *
+   * @generated from field: repeated string warnings = 2;
+   */
+  warnings: string[];
 };
 
 /**
@@ -324,7 +367,7 @@ export type CreateServiceResponse = Message<"tsctl.v1.CreateServiceResponse"> & 
  * Use `create(CreateServiceResponseSchema)` to create a new message.
  */
 export const CreateServiceResponseSchema: GenMessage<CreateServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 13);
+  messageDesc(file_tsctl_v1_control, 14);
 
 /**
  * @generated from message tsctl.v1.GetServiceRequest
@@ -341,7 +384,7 @@ export type GetServiceRequest = Message<"tsctl.v1.GetServiceRequest"> & {
  * Use `create(GetServiceRequestSchema)` to create a new message.
  */
 export const GetServiceRequestSchema: GenMessage<GetServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 14);
+  messageDesc(file_tsctl_v1_control, 15);
 
 /**
  * @generated from message tsctl.v1.GetServiceResponse
@@ -358,7 +401,7 @@ export type GetServiceResponse = Message<"tsctl.v1.GetServiceResponse"> & {
  * Use `create(GetServiceResponseSchema)` to create a new message.
  */
 export const GetServiceResponseSchema: GenMessage<GetServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 15);
+  messageDesc(file_tsctl_v1_control, 16);
 
 /**
  * @generated from message tsctl.v1.UpdateServiceRequest
@@ -385,6 +428,16 @@ export type UpdateServiceRequest = Message<"tsctl.v1.UpdateServiceRequest"> & {
    * @generated from field: bool rollback = 4;
    */
   rollback: boolean;
+
+  /**
+   * @generated from field: bool no_resolve_image = 5;
+   */
+  noResolveImage: boolean;
+
+  /**
+   * @generated from field: tsctl.v1.RegistryCredentials registry_auth = 6;
+   */
+  registryAuth?: RegistryCredentials | undefined;
 };
 
 /**
@@ -392,7 +445,7 @@ export type UpdateServiceRequest = Message<"tsctl.v1.UpdateServiceRequest"> & {
  * Use `create(UpdateServiceRequestSchema)` to create a new message.
  */
 export const UpdateServiceRequestSchema: GenMessage<UpdateServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 16);
+  messageDesc(file_tsctl_v1_control, 17);
 
 /**
  * @generated from message tsctl.v1.UpdateServiceResponse
@@ -402,6 +455,11 @@ export type UpdateServiceResponse = Message<"tsctl.v1.UpdateServiceResponse"> & 
    * @generated from field: tsctl.v1.Service service = 1;
    */
   service?: Service | undefined;
+
+  /**
+   * @generated from field: repeated string warnings = 2;
+   */
+  warnings: string[];
 };
 
 /**
@@ -409,7 +467,7 @@ export type UpdateServiceResponse = Message<"tsctl.v1.UpdateServiceResponse"> & 
  * Use `create(UpdateServiceResponseSchema)` to create a new message.
  */
 export const UpdateServiceResponseSchema: GenMessage<UpdateServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 17);
+  messageDesc(file_tsctl_v1_control, 18);
 
 /**
  * @generated from message tsctl.v1.RemoveServiceRequest
@@ -426,7 +484,7 @@ export type RemoveServiceRequest = Message<"tsctl.v1.RemoveServiceRequest"> & {
  * Use `create(RemoveServiceRequestSchema)` to create a new message.
  */
 export const RemoveServiceRequestSchema: GenMessage<RemoveServiceRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 18);
+  messageDesc(file_tsctl_v1_control, 19);
 
 /**
  * @generated from message tsctl.v1.RemoveServiceResponse
@@ -439,7 +497,7 @@ export type RemoveServiceResponse = Message<"tsctl.v1.RemoveServiceResponse"> & 
  * Use `create(RemoveServiceResponseSchema)` to create a new message.
  */
 export const RemoveServiceResponseSchema: GenMessage<RemoveServiceResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 19);
+  messageDesc(file_tsctl_v1_control, 20);
 
 /**
  * @generated from message tsctl.v1.ListServicesRequest
@@ -461,7 +519,7 @@ export type ListServicesRequest = Message<"tsctl.v1.ListServicesRequest"> & {
  * Use `create(ListServicesRequestSchema)` to create a new message.
  */
 export const ListServicesRequestSchema: GenMessage<ListServicesRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 20);
+  messageDesc(file_tsctl_v1_control, 21);
 
 /**
  * @generated from message tsctl.v1.ServiceSummary
@@ -488,7 +546,7 @@ export type ServiceSummary = Message<"tsctl.v1.ServiceSummary"> & {
  * Use `create(ServiceSummarySchema)` to create a new message.
  */
 export const ServiceSummarySchema: GenMessage<ServiceSummary> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 21);
+  messageDesc(file_tsctl_v1_control, 22);
 
 /**
  * @generated from message tsctl.v1.ListServicesResponse
@@ -505,7 +563,7 @@ export type ListServicesResponse = Message<"tsctl.v1.ListServicesResponse"> & {
  * Use `create(ListServicesResponseSchema)` to create a new message.
  */
 export const ListServicesResponseSchema: GenMessage<ListServicesResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 22);
+  messageDesc(file_tsctl_v1_control, 23);
 
 /**
  * @generated from message tsctl.v1.ListTasksRequest
@@ -539,7 +597,7 @@ export type ListTasksRequest = Message<"tsctl.v1.ListTasksRequest"> & {
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 23);
+  messageDesc(file_tsctl_v1_control, 24);
 
 /**
  * @generated from message tsctl.v1.ListTasksResponse
@@ -556,7 +614,7 @@ export type ListTasksResponse = Message<"tsctl.v1.ListTasksResponse"> & {
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 24);
+  messageDesc(file_tsctl_v1_control, 25);
 
 /**
  * @generated from message tsctl.v1.GetTaskRequest
@@ -573,7 +631,7 @@ export type GetTaskRequest = Message<"tsctl.v1.GetTaskRequest"> & {
  * Use `create(GetTaskRequestSchema)` to create a new message.
  */
 export const GetTaskRequestSchema: GenMessage<GetTaskRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 25);
+  messageDesc(file_tsctl_v1_control, 26);
 
 /**
  * @generated from message tsctl.v1.GetTaskResponse
@@ -590,7 +648,7 @@ export type GetTaskResponse = Message<"tsctl.v1.GetTaskResponse"> & {
  * Use `create(GetTaskResponseSchema)` to create a new message.
  */
 export const GetTaskResponseSchema: GenMessage<GetTaskResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 26);
+  messageDesc(file_tsctl_v1_control, 27);
 
 /**
  * @generated from message tsctl.v1.ListNodesRequest
@@ -603,7 +661,7 @@ export type ListNodesRequest = Message<"tsctl.v1.ListNodesRequest"> & {
  * Use `create(ListNodesRequestSchema)` to create a new message.
  */
 export const ListNodesRequestSchema: GenMessage<ListNodesRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 27);
+  messageDesc(file_tsctl_v1_control, 28);
 
 /**
  * @generated from message tsctl.v1.ListNodesResponse
@@ -620,7 +678,7 @@ export type ListNodesResponse = Message<"tsctl.v1.ListNodesResponse"> & {
  * Use `create(ListNodesResponseSchema)` to create a new message.
  */
 export const ListNodesResponseSchema: GenMessage<ListNodesResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 28);
+  messageDesc(file_tsctl_v1_control, 29);
 
 /**
  * @generated from message tsctl.v1.GetNodeRequest
@@ -637,7 +695,7 @@ export type GetNodeRequest = Message<"tsctl.v1.GetNodeRequest"> & {
  * Use `create(GetNodeRequestSchema)` to create a new message.
  */
 export const GetNodeRequestSchema: GenMessage<GetNodeRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 29);
+  messageDesc(file_tsctl_v1_control, 30);
 
 /**
  * @generated from message tsctl.v1.GetNodeResponse
@@ -654,7 +712,7 @@ export type GetNodeResponse = Message<"tsctl.v1.GetNodeResponse"> & {
  * Use `create(GetNodeResponseSchema)` to create a new message.
  */
 export const GetNodeResponseSchema: GenMessage<GetNodeResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 30);
+  messageDesc(file_tsctl_v1_control, 31);
 
 /**
  * @generated from message tsctl.v1.UpdateNodeRequest
@@ -681,7 +739,7 @@ export type UpdateNodeRequest = Message<"tsctl.v1.UpdateNodeRequest"> & {
  * Use `create(UpdateNodeRequestSchema)` to create a new message.
  */
 export const UpdateNodeRequestSchema: GenMessage<UpdateNodeRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 31);
+  messageDesc(file_tsctl_v1_control, 32);
 
 /**
  * @generated from message tsctl.v1.UpdateNodeResponse
@@ -698,7 +756,7 @@ export type UpdateNodeResponse = Message<"tsctl.v1.UpdateNodeResponse"> & {
  * Use `create(UpdateNodeResponseSchema)` to create a new message.
  */
 export const UpdateNodeResponseSchema: GenMessage<UpdateNodeResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 32);
+  messageDesc(file_tsctl_v1_control, 33);
 
 /**
  * @generated from message tsctl.v1.RemoveNodeRequest
@@ -720,7 +778,7 @@ export type RemoveNodeRequest = Message<"tsctl.v1.RemoveNodeRequest"> & {
  * Use `create(RemoveNodeRequestSchema)` to create a new message.
  */
 export const RemoveNodeRequestSchema: GenMessage<RemoveNodeRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 33);
+  messageDesc(file_tsctl_v1_control, 34);
 
 /**
  * @generated from message tsctl.v1.RemoveNodeResponse
@@ -733,7 +791,7 @@ export type RemoveNodeResponse = Message<"tsctl.v1.RemoveNodeResponse"> & {
  * Use `create(RemoveNodeResponseSchema)` to create a new message.
  */
 export const RemoveNodeResponseSchema: GenMessage<RemoveNodeResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 34);
+  messageDesc(file_tsctl_v1_control, 35);
 
 /**
  * @generated from message tsctl.v1.ServiceLogsRequest
@@ -774,7 +832,7 @@ export type ServiceLogsRequest = Message<"tsctl.v1.ServiceLogsRequest"> & {
  * Use `create(ServiceLogsRequestSchema)` to create a new message.
  */
 export const ServiceLogsRequestSchema: GenMessage<ServiceLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 35);
+  messageDesc(file_tsctl_v1_control, 36);
 
 /**
  * @generated from message tsctl.v1.LogMessage
@@ -823,7 +881,7 @@ export type LogMessage = Message<"tsctl.v1.LogMessage"> & {
  * Use `create(LogMessageSchema)` to create a new message.
  */
 export const LogMessageSchema: GenMessage<LogMessage> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_control, 36);
+  messageDesc(file_tsctl_v1_control, 37);
 
 /**
  * @generated from service tsctl.v1.ControlService

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/node.proto.
  */
 export const file_tsctl_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0Mr0ECgtOb2RlU2VydmljZRI1CgRJbmZvEhUudHNjdGwudjEuSW5mb1JlcXVlc3QaFi50c2N0bC52MS5JbmZvUmVzcG9uc2USRAoJTG9hZEltYWdlEhgudHNjdGwudjEuTG9hZEltYWdlQ2h1bmsaGy50c2N0bC52MS5Mb2FkSW1hZ2VSZXNwb25zZSgBEkcKCkxpc3RJbWFnZXMSGy50c2N0bC52MS5MaXN0SW1hZ2VzUmVxdWVzdBocLnRzY3RsLnYxLkxpc3RJbWFnZXNSZXNwb25zZRJNCgxJbnNwZWN0SW1hZ2USHS50c2N0bC52MS5JbnNwZWN0SW1hZ2VSZXF1ZXN0Gh4udHNjdGwudjEuSW5zcGVjdEltYWdlUmVzcG9uc2USQQoIVGFnSW1hZ2USGS50c2N0bC52MS5UYWdJbWFnZVJlcXVlc3QaGi50c2N0bC52MS5UYWdJbWFnZVJlc3BvbnNlEkoKC1JlbW92ZUltYWdlEhwudHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXF1ZXN0Gh0udHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXNwb25zZRJTCg5MaXN0Q29udGFpbmVycxIfLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVxdWVzdBogLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVzcG9uc2USNQoERXhlYxIVLnRzY3RsLnYxLkV4ZWNSZXF1ZXN0GhQudHNjdGwudjEuRXhlY091dHB1dDABYgZwcm90bzM");
+  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSIyCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiRQoQUHVsbEltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSJAoEYXV0aBgCIAEoCzIWLnRzY3RsLnYxLlJlZ2lzdHJ5QXV0aCJ5ChFQdWxsSW1hZ2VQcm9ncmVzcxIOCgZkaWdlc3QYASABKAkSDgoGYWN0aW9uGAIgASgJEg8KB2N1cnJlbnQYAyABKAESDQoFdG90YWwYBCABKAESFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEgsKA3JlZhgGIAEoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0MoUFCgtOb2RlU2VydmljZRI1CgRJbmZvEhUudHNjdGwudjEuSW5mb1JlcXVlc3QaFi50c2N0bC52MS5JbmZvUmVzcG9uc2USRAoJTG9hZEltYWdlEhgudHNjdGwudjEuTG9hZEltYWdlQ2h1bmsaGy50c2N0bC52MS5Mb2FkSW1hZ2VSZXNwb25zZSgBEkYKCVB1bGxJbWFnZRIaLnRzY3RsLnYxLlB1bGxJbWFnZVJlcXVlc3QaGy50c2N0bC52MS5QdWxsSW1hZ2VQcm9ncmVzczABEkcKCkxpc3RJbWFnZXMSGy50c2N0bC52MS5MaXN0SW1hZ2VzUmVxdWVzdBocLnRzY3RsLnYxLkxpc3RJbWFnZXNSZXNwb25zZRJNCgxJbnNwZWN0SW1hZ2USHS50c2N0bC52MS5JbnNwZWN0SW1hZ2VSZXF1ZXN0Gh4udHNjdGwudjEuSW5zcGVjdEltYWdlUmVzcG9uc2USQQoIVGFnSW1hZ2USGS50c2N0bC52MS5UYWdJbWFnZVJlcXVlc3QaGi50c2N0bC52MS5UYWdJbWFnZVJlc3BvbnNlEkoKC1JlbW92ZUltYWdlEhwudHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXF1ZXN0Gh0udHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXNwb25zZRJTCg5MaXN0Q29udGFpbmVycxIfLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVxdWVzdBogLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVzcG9uc2USNQoERXhlYxIVLnRzY3RsLnYxLkV4ZWNSZXF1ZXN0GhQudHNjdGwudjEuRXhlY091dHB1dDABYgZwcm90bzM");
 
 /**
  * @generated from message tsctl.v1.InfoRequest
@@ -119,6 +119,100 @@ export const LoadImageResponseSchema: GenMessage<LoadImageResponse> = /*@__PURE_
   messageDesc(file_tsctl_v1_node, 3);
 
 /**
+ * @generated from message tsctl.v1.RegistryAuth
+ */
+export type RegistryAuth = Message<"tsctl.v1.RegistryAuth"> & {
+  /**
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tsctl.v1.RegistryAuth.
+ * Use `create(RegistryAuthSchema)` to create a new message.
+ */
+export const RegistryAuthSchema: GenMessage<RegistryAuth> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 4);
+
+/**
+ * @generated from message tsctl.v1.PullImageRequest
+ */
+export type PullImageRequest = Message<"tsctl.v1.PullImageRequest"> & {
+  /**
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Credentials for the image's registry (from the CLI's config.json); empty for anonymous.
+   *
+   * @generated from field: tsctl.v1.RegistryAuth auth = 2;
+   */
+  auth?: RegistryAuth | undefined;
+};
+
+/**
+ * Describes the message tsctl.v1.PullImageRequest.
+ * Use `create(PullImageRequestSchema)` to create a new message.
+ */
+export const PullImageRequestSchema: GenMessage<PullImageRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 5);
+
+/**
+ * @generated from message tsctl.v1.PullImageProgress
+ */
+export type PullImageProgress = Message<"tsctl.v1.PullImageProgress"> & {
+  /**
+   * Layer digest (sha256:...) the event is about; empty on the final message.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * "waiting", "downloading", "verifying", "extracting", "complete", "exists".
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * @generated from field: double current = 3;
+   */
+  current: number;
+
+  /**
+   * @generated from field: double total = 4;
+   */
+  total: number;
+
+  /**
+   * Final message: the digest of the manifest pulled and the normalised reference.
+   *
+   * @generated from field: string manifest_digest = 5;
+   */
+  manifestDigest: string;
+
+  /**
+   * @generated from field: string ref = 6;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message tsctl.v1.PullImageProgress.
+ * Use `create(PullImageProgressSchema)` to create a new message.
+ */
+export const PullImageProgressSchema: GenMessage<PullImageProgress> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 6);
+
+/**
  * @generated from message tsctl.v1.ImageSummary
  */
 export type ImageSummary = Message<"tsctl.v1.ImageSummary"> & {
@@ -165,7 +259,7 @@ export type ImageSummary = Message<"tsctl.v1.ImageSummary"> & {
  * Use `create(ImageSummarySchema)` to create a new message.
  */
 export const ImageSummarySchema: GenMessage<ImageSummary> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 4);
+  messageDesc(file_tsctl_v1_node, 7);
 
 /**
  * @generated from message tsctl.v1.ListImagesRequest
@@ -182,7 +276,7 @@ export type ListImagesRequest = Message<"tsctl.v1.ListImagesRequest"> & {
  * Use `create(ListImagesRequestSchema)` to create a new message.
  */
 export const ListImagesRequestSchema: GenMessage<ListImagesRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 5);
+  messageDesc(file_tsctl_v1_node, 8);
 
 /**
  * @generated from message tsctl.v1.ListImagesResponse
@@ -199,7 +293,7 @@ export type ListImagesResponse = Message<"tsctl.v1.ListImagesResponse"> & {
  * Use `create(ListImagesResponseSchema)` to create a new message.
  */
 export const ListImagesResponseSchema: GenMessage<ListImagesResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 6);
+  messageDesc(file_tsctl_v1_node, 9);
 
 /**
  * @generated from message tsctl.v1.InspectImageRequest
@@ -216,7 +310,7 @@ export type InspectImageRequest = Message<"tsctl.v1.InspectImageRequest"> & {
  * Use `create(InspectImageRequestSchema)` to create a new message.
  */
 export const InspectImageRequestSchema: GenMessage<InspectImageRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 7);
+  messageDesc(file_tsctl_v1_node, 10);
 
 /**
  * @generated from message tsctl.v1.InspectImageResponse
@@ -245,7 +339,7 @@ export type InspectImageResponse = Message<"tsctl.v1.InspectImageResponse"> & {
  * Use `create(InspectImageResponseSchema)` to create a new message.
  */
 export const InspectImageResponseSchema: GenMessage<InspectImageResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 8);
+  messageDesc(file_tsctl_v1_node, 11);
 
 /**
  * @generated from message tsctl.v1.TagImageRequest
@@ -267,7 +361,7 @@ export type TagImageRequest = Message<"tsctl.v1.TagImageRequest"> & {
  * Use `create(TagImageRequestSchema)` to create a new message.
  */
 export const TagImageRequestSchema: GenMessage<TagImageRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 9);
+  messageDesc(file_tsctl_v1_node, 12);
 
 /**
  * @generated from message tsctl.v1.TagImageResponse
@@ -280,7 +374,7 @@ export type TagImageResponse = Message<"tsctl.v1.TagImageResponse"> & {
  * Use `create(TagImageResponseSchema)` to create a new message.
  */
 export const TagImageResponseSchema: GenMessage<TagImageResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 10);
+  messageDesc(file_tsctl_v1_node, 13);
 
 /**
  * @generated from message tsctl.v1.RemoveImageRequest
@@ -302,7 +396,7 @@ export type RemoveImageRequest = Message<"tsctl.v1.RemoveImageRequest"> & {
  * Use `create(RemoveImageRequestSchema)` to create a new message.
  */
 export const RemoveImageRequestSchema: GenMessage<RemoveImageRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 11);
+  messageDesc(file_tsctl_v1_node, 14);
 
 /**
  * @generated from message tsctl.v1.RemoveImageResponse
@@ -324,7 +418,7 @@ export type RemoveImageResponse = Message<"tsctl.v1.RemoveImageResponse"> & {
  * Use `create(RemoveImageResponseSchema)` to create a new message.
  */
 export const RemoveImageResponseSchema: GenMessage<RemoveImageResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 12);
+  messageDesc(file_tsctl_v1_node, 15);
 
 /**
  * @generated from message tsctl.v1.ContainerSummary
@@ -395,7 +489,7 @@ export type ContainerSummary = Message<"tsctl.v1.ContainerSummary"> & {
  * Use `create(ContainerSummarySchema)` to create a new message.
  */
 export const ContainerSummarySchema: GenMessage<ContainerSummary> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 13);
+  messageDesc(file_tsctl_v1_node, 16);
 
 /**
  * @generated from message tsctl.v1.ListContainersRequest
@@ -412,7 +506,7 @@ export type ListContainersRequest = Message<"tsctl.v1.ListContainersRequest"> & 
  * Use `create(ListContainersRequestSchema)` to create a new message.
  */
 export const ListContainersRequestSchema: GenMessage<ListContainersRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 14);
+  messageDesc(file_tsctl_v1_node, 17);
 
 /**
  * @generated from message tsctl.v1.ListContainersResponse
@@ -429,7 +523,7 @@ export type ListContainersResponse = Message<"tsctl.v1.ListContainersResponse"> 
  * Use `create(ListContainersResponseSchema)` to create a new message.
  */
 export const ListContainersResponseSchema: GenMessage<ListContainersResponse> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 15);
+  messageDesc(file_tsctl_v1_node, 18);
 
 /**
  * @generated from message tsctl.v1.ExecRequest
@@ -466,7 +560,7 @@ export type ExecRequest = Message<"tsctl.v1.ExecRequest"> & {
  * Use `create(ExecRequestSchema)` to create a new message.
  */
 export const ExecRequestSchema: GenMessage<ExecRequest> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 16);
+  messageDesc(file_tsctl_v1_node, 19);
 
 /**
  * @generated from message tsctl.v1.ExecOutput
@@ -501,7 +595,7 @@ export type ExecOutput = Message<"tsctl.v1.ExecOutput"> & {
  * Use `create(ExecOutputSchema)` to create a new message.
  */
 export const ExecOutputSchema: GenMessage<ExecOutput> = /*@__PURE__*/
-  messageDesc(file_tsctl_v1_node, 17);
+  messageDesc(file_tsctl_v1_node, 20);
 
 /**
  * @generated from service tsctl.v1.NodeService
@@ -527,6 +621,19 @@ export const NodeService: GenService<{
     methodKind: "client_streaming";
     input: typeof LoadImageChunkSchema;
     output: typeof LoadImageResponseSchema;
+  },
+  /**
+   * PullImage fetches an image from its registry into the node's store, streaming progress per
+   * layer, then one final message with the image's digest. NOT_FOUND for an unknown repository or
+   * tag, PERMISSION_DENIED when the registry refuses the credentials, UNAVAILABLE when it cannot
+   * be reached or fails, INVALID_ARGUMENT for a blob whose digest does not match.
+   *
+   * @generated from rpc tsctl.v1.NodeService.PullImage
+   */
+  pullImage: {
+    methodKind: "server_streaming";
+    input: typeof PullImageRequestSchema;
+    output: typeof PullImageProgressSchema;
   },
   /**
    * ListImages lists images in the node's image store.
