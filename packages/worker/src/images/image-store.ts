@@ -82,6 +82,12 @@ class LocalImageStore implements PullingImageStore {
         await this.commit([fetched.plan], onLayer);
       });
       return { id: fetched.plan.id, digest: fetched.digest, ref: fetched.ref };
+    } catch (err) {
+      // A full disk is the node's problem, not the registry's: say which image and where.
+      if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
+        throw new UnavailableError(`error pulling ${ref}: no space left on device under ${this.files.root}`, err);
+      }
+      throw err;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
