@@ -7,6 +7,7 @@
  * runs: callers say, through `inUse`, which images containers hold.
  */
 export { createImageStore } from "./image-store.js";
+export { diskBytes, imageUsage, pruneImages, type ImageUsage, type PruneReport } from "./image-prune.js";
 export {
   formatReference,
   normalizeReference,
