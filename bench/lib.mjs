@@ -27,13 +27,16 @@ export function now() {
   return process.hrtime.bigint();
 }
 
-/** startNode runs a scratch tsd (swarm initialised, busybox loaded) and returns its handle. */
-export async function startNode() {
+/**
+ * startNode runs a scratch tsd (swarm initialised, busybox loaded) and returns its handle; tsdArgs
+ * are passed to tsd after the usual flags (e.g. ["--insecure-registry", "127.0.0.1:5000"]).
+ */
+export async function startNode({ tsdArgs = [] } = {}) {
   const dir = await mkdtemp("/tmp/tsd-bench.");
   const cgroupParent = `tsd-bench-${process.pid}`;
   const host = `unix://${dir}/run/tsd.sock`;
   const fd = openSync(join(dir, "tsd.log"), "a");
-  const proc = spawn(join(repoRoot, "bin/tsd"), ["--data-root", `${dir}/data`, "--exec-root", `${dir}/run`, "--cgroup-parent", cgroupParent, "--hostname", "bench"], {
+  const proc = spawn(join(repoRoot, "bin/tsd"), ["--data-root", `${dir}/data`, "--exec-root", `${dir}/run`, "--cgroup-parent", cgroupParent, "--hostname", "bench", ...tsdArgs], {
     stdio: ["ignore", fd, fd],
   });
   const cli = (...args) => run(join(repoRoot, "bin/tsctl"), ["-H", host, ...args], { maxBuffer: 64 << 20 });

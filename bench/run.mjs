@@ -4,6 +4,7 @@
 const benches = {
   create: () => import("./create.mjs"),
   failover: () => import("./failover.mjs"),
+  pull: () => import("./pull.mjs"),
 };
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const selected = names.length ? names : Object.keys(benches);
