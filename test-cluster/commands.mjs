@@ -58,7 +58,8 @@ export async function cmdStop([name]) {
 
 /**
  * cmdStart starts the host's tsd again. A host that was in the swarm rejoins by itself from its
- * data root (membership record and certificates), so nothing else is needed here.
+ * data root (membership record and certificates), so nothing else is needed here. It gets the same
+ * extra flags as at `up` (--tsd-arg, kept in the state file).
  */
 export async function cmdStart([name]) {
   if (!name) fail("usage: tc start <host>");
@@ -66,7 +67,7 @@ export async function cmdStart([name]) {
   const h = requireHost(state, name);
   if (tsdAlive(name, h.pid)) fail(`${name}: tsd is already running (pid ${h.pid})`);
   if (!existsSync(nsPath(name))) fail(`${name}: namespace ${nsOf(name)} is gone (run \`tc down\` and \`tc up\`)`);
-  h.pid = await startTsd(name);
+  h.pid = await startTsd(name, state.tsdArgs ?? []);
   await patchHosts({ [name]: { pid: h.pid } });
   await waitReady(name, h.pid);
   console.log(`${name}: tsd started (pid ${h.pid})`);

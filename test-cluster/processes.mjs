@@ -63,8 +63,9 @@ export function signal(pid, sig) {
  * process, and returns its pid. `nsenter --net` switches only the network namespace: tsd keeps the
  * machine's mount namespace, so its overlay mounts and cgroups are visible to `down` and to the
  * cleanup helper (`ip netns exec` would give it a private mount namespace and a remounted /sys).
+ * extraArgs (`tc up --tsd-arg`) follow tc's own flags.
  */
-export async function startTsd(host) {
+export async function startTsd(host, extraArgs = []) {
   mkdirSync(dataRoot(host), { recursive: true });
   mkdirSync(execRoot(host), { recursive: true });
   const fd = openSync(join(hostDir(host), "tsd.log"), "a");
@@ -77,6 +78,7 @@ export async function startTsd(host) {
     "--exec-root", execRoot(host),
     "--cgroup-parent", cgroupOf(host),
     "--hostname", host,
+    ...extraArgs,
   ];
   const child = spawn("nsenter", args, { detached: true, stdio: ["ignore", fd, fd] });
   closeSync(fd);

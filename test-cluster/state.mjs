@@ -12,7 +12,10 @@ const lockFile = `${stateFile}.lock`;
  * swarm (set once its init or join succeeded), its address, its tsd's pid, whether it is cut off.
  * @typedef {{ name: string, role: "manager" | "worker" | "spare", addr: string, inSwarm?: boolean, pid?: number, partitioned?: boolean }} Host
  */
-/** @typedef {{ dir: string, prefix: string, underlay: string, hosts: Host[], swarm?: { manager: string, addr: string } }} State */
+/**
+ * tsdArgs: extra tsd flags given to `up` with --tsd-arg, used again by `start`.
+ * @typedef {{ dir: string, prefix: string, underlay: string, hosts: Host[], tsdArgs?: string[], swarm?: { manager: string, addr: string } }} State
+ */
 
 /** loadState reads the state file; undefined when there is none. @returns {State | undefined} */
 export function loadState() {

@@ -17,9 +17,10 @@ import { cmdDown } from "./down.mjs";
 import { cmdUp } from "./up.mjs";
 
 const usage = `usage: tc <command>
-  up --managers N --workers M [--spares K]
+  up --managers N --workers M [--spares K] [--tsd-arg ARG]...
                                 create the hosts m1..mN w1..wM s1..sK, start their tsd, swarm init on
-                                m1, join the other managers and the workers (spares stay outside)
+                                m1, join the other managers and the workers (spares stay outside);
+                                each --tsd-arg goes to every tsd (also on \`start\`)
   up --bare --managers N --workers M
                                 only the hosts (namespaces, addresses, dirs): no tsd, no swarm
   exec <host> -- <cmd...>       run a command inside a host (TSCTL_HOST set, bin/ on PATH)

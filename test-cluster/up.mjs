@@ -1,7 +1,8 @@
 // up: create the underlay and the hosts, start a tsd in each, form the swarm: init on m1, the
 // other managers joined one at a time (etcd adds one member at a time), the workers in parallel.
 // With --bare only the hosts are made (namespaces, addresses, host dirs): no tsd, no swarm, for
-// whatever else is to run on them (the Docker Swarm baseline of bench/failover.mjs).
+// whatever else is to run on them (the Docker Swarm baseline of bench/failover.mjs). Each
+// --tsd-arg is passed to every host's tsd, now and on every `tc start`.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { dir, fail, hostDir, prefix, repoRoot, subnet, TcError, underlayNs } from "./context.mjs";
@@ -11,6 +12,26 @@ import { startTsd, waitReady } from "./processes.mjs";
 import { loadState, saveState } from "./state.mjs";
 
 const options = ["--managers", "--workers", "--spares", "--bare"];
+
+/**
+ * takeTsdArgs splits `--tsd-arg X` / `--tsd-arg=X` (repeatable; X may start with "-") off the
+ * other options: returns the tsd args and the rest.
+ */
+function takeTsdArgs(args) {
+  const tsdArgs = [];
+  const rest = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--tsd-arg") {
+      if (i + 1 >= args.length) fail("--tsd-arg needs a value");
+      tsdArgs.push(args[++i]);
+    } else if (args[i].startsWith("--tsd-arg=")) {
+      tsdArgs.push(args[i].slice("--tsd-arg=".length));
+    } else {
+      rest.push(args[i]);
+    }
+  }
+  return { tsdArgs, rest };
+}
 
 function parseCount(args, flag, dflt) {
   const i = args.indexOf(flag);
@@ -24,9 +45,12 @@ function parseCount(args, flag, dflt) {
  * cmdUp: `tc up --managers N --workers M --spares K [--bare]`. On failure it leaves what it made for
  * `down`. Bare hosts get their namespace and an empty host dir, nothing else; `down` removes whatever
  * ran there by the same rules (processes in the namespace or naming the host dir, the cgroup parent
- * `tsctl-tc-<hash>-<host>`, mounts under the host dir).
+ * `tsctl-tc-<hash>-<host>`, mounts under the host dir). `--tsd-arg` values go to every tsd after
+ * tc's own flags, and are kept in the state file for `tc start`.
  */
-export async function cmdUp(args) {
+export async function cmdUp(argv) {
+  const { tsdArgs, rest: args } = takeTsdArgs(argv);
+  if (args.includes("--bare") && tsdArgs.length > 0) fail("up: --tsd-arg makes no sense with --bare (no tsd runs)");
   for (const a of args) if (a.startsWith("-") && !options.includes(a)) fail(`up: unknown option ${a}`);
   const bare = args.includes("--bare");
   const managers = parseCount(args, "--managers", 1);
@@ -42,6 +66,7 @@ export async function cmdUp(args) {
   mkdirSync(dir, { recursive: true });
   /** @type {import("./state.mjs").State} */
   const state = { dir, prefix, underlay: underlayNs, hosts: [] };
+  if (tsdArgs.length > 0) state.tsdArgs = tsdArgs;
   let k = 0;
   const add = (letter, role, n) => {
     for (let i = 1; i <= n; i++) state.hosts.push({ name: `${letter}${i}`, role, addr: `${subnet}.${++k}`, inSwarm: false });
@@ -65,7 +90,7 @@ export async function cmdUp(args) {
 
     await Promise.all(
       state.hosts.map(async (h) => {
-        h.pid = await startTsd(h.name);
+        h.pid = await startTsd(h.name, tsdArgs);
         saveState(state);
         await waitReady(h.name, h.pid);
         console.log(`${h.name}  ${h.addr}  tsd pid ${h.pid}`);

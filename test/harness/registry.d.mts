@@ -1,7 +1,9 @@
 /** A running docker-registry owned by the test that started it. */
 export interface TestRegistry {
-  /** "127.0.0.1:PORT" */
+  /** "127.0.0.1:PORT", or "<listenHost>:PORT" */
   host: string;
+  /** The network namespace (/run/netns/...) the registry runs in, when started with one. */
+  netns?: string;
   auth?: "basic" | "bearer";
   tls: boolean;
   /** The throwaway CA that signed the registry's certificate (tls only). */
@@ -20,7 +22,12 @@ export const PASSWORD: string;
 export const MEDIA: { dockerManifest: string; dockerList: string; ociManifest: string; ociIndex: string };
 
 export function freePort(): Promise<number>;
-export function startRegistry(opts?: { auth?: "basic" | "bearer"; tls?: boolean }): Promise<TestRegistry>;
+/**
+ * Starts docker-registry on 127.0.0.1 and a free port. With netns (a name under /run/netns or a path)
+ * it runs inside that network namespace on listenHost (default 127.0.0.1) and port (default a free
+ * root-namespace port); then only seed() reaches it from here, request() and the push helpers reject.
+ */
+export function startRegistry(opts?: { auth?: "basic" | "bearer"; tls?: boolean; netns?: string; listenHost?: string; port?: number }): Promise<TestRegistry>;
 export function request(
   reg: TestRegistry,
   method: string,

@@ -3,7 +3,10 @@
 // auth, token auth with a tiny token server of our own, TLS with a throwaway CA), images pushed
 // into it with skopeo, multi-platform indexes built with plain HTTP PUTs, and a fault proxy for the
 // bad-input tests. Plain ESM so bench/*.mjs use it without a build. Everything started here is
-// owned by the returned object and ended by its stop().
+// owned by the returned object and ended by its stop(). With `netns` the registry runs inside that
+// network namespace (nsenter --net) on `listenHost`, e.g. a test-cluster host's underlay address:
+// then only seed() works from here (it runs skopeo in the namespace too); request() and the
+// helpers built on it cannot reach the registry from the root namespace.
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes, sign, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -52,12 +55,12 @@ async function openssl(args, cwd) {
   await run("openssl", args, { cwd });
 }
 
-/** makeTls creates a throwaway CA and a server certificate for 127.0.0.1 signed by it. */
-async function makeTls(dir) {
+/** makeTls creates a throwaway CA and a server certificate for 127.0.0.1 (and listenHost) signed by it. */
+async function makeTls(dir, listenHost) {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   await openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tsctl test registry CA"], dir);
   await openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"], dir);
-  await writeFile(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  await writeFile(join(dir, "server.ext"), `subjectAltName=IP:127.0.0.1,DNS:localhost${listenHost !== "127.0.0.1" ? `,IP:${listenHost}` : ""}\nextendedKeyUsage=serverAuth\n`);
   await openssl(
     ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "server.ext"],
     dir,
@@ -127,7 +130,20 @@ async function startTokenServer(signer) {
   return { realm: `http://127.0.0.1:${port}/token`, stats, stop: () => new Promise((r) => server.close(() => r())) };
 }
 
-/** startRegistry runs docker-registry on 127.0.0.1:<free port>; see registry.d.mts. */
+/** netnsPath turns a namespace name ("tcab12cd-m1") or path into its /run/netns path. */
+function netnsPath(netns) {
+  return netns.startsWith("/") ? netns : `/run/netns/${netns}`;
+}
+
+/** inNetns prefixes a command with nsenter into reg's network namespace (unchanged without one). */
+function inNetns(reg, cmd, args) {
+  return reg.netns === undefined ? [cmd, args] : ["nsenter", [`--net=${reg.netns}`, "--", cmd, ...args]];
+}
+
+/**
+ * startRegistry runs docker-registry on 127.0.0.1:<free port>, or on listenHost:port inside netns;
+ * see registry.d.mts.
+ */
 export async function startRegistry(opts = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tsctl-registry-"));
   let child;
@@ -144,17 +160,20 @@ export async function startRegistry(opts = {}) {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const port = await freePort();
+    const listenHost = opts.listenHost ?? "127.0.0.1";
+    // Inside a fresh namespace a free root-namespace port is as good a choice as any.
+    const port = opts.port ?? (await freePort());
     const config = {
       version: 0.1,
       log: { level: "error", accesslog: { disabled: true } },
       storage: { filesystem: { rootdirectory: join(dir, "data") }, delete: { enabled: true } },
-      http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString("hex") },
+      http: { addr: `${listenHost}:${port}`, secret: randomBytes(16).toString("hex") },
       health: { storagedriver: { enabled: false } },
     };
-    const result = { host: `127.0.0.1:${port}`, auth: opts.auth, tls: opts.tls === true };
+    const result = { host: `${listenHost}:${port}`, auth: opts.auth, tls: opts.tls === true };
+    if (opts.netns !== undefined) result.netns = netnsPath(opts.netns);
     if (opts.tls) {
-      const tls = await makeTls(dir);
+      const tls = await makeTls(dir, listenHost);
       config.http.tls = { certificate: tls.cert, key: tls.key };
       result.caPem = tls.caPem;
     }
@@ -179,7 +198,9 @@ export async function startRegistry(opts = {}) {
     await writeFile(join(dir, "config.yml"), JSON.stringify(config, null, 2));
     // Variables named REGISTRY_* override the config file; none of the caller's may leak in.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("REGISTRY_")));
-    child = spawn(REGISTRY_BIN, ["serve", join(dir, "config.yml")], { env, stdio: ["ignore", "ignore", "pipe"] });
+    // nsenter execs the registry, so child.pid is the registry itself either way.
+    const [cmd, args] = inNetns(result, REGISTRY_BIN, ["serve", join(dir, "config.yml")]);
+    child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr.on("data", (d) => {
       log = (log + d.toString()).slice(-4000);
@@ -193,13 +214,17 @@ export async function startRegistry(opts = {}) {
   }
 }
 
-/** waitReady polls GET /v2/ until the registry answers (any HTTP status). */
+/**
+ * waitReady polls GET /v2/ until the registry answers (any HTTP status); in a namespace, until its
+ * port accepts a TCP connection there (the registry listens only once it serves).
+ */
 async function waitReady(reg, child, log) {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`docker-registry exited: ${log()}`);
     try {
-      await request(reg, "GET", "/v2/");
+      if (reg.netns === undefined) await request(reg, "GET", "/v2/");
+      else await probeInNetns(reg);
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`docker-registry did not start: ${err.message}\n${log()}`);
@@ -208,11 +233,19 @@ async function waitReady(reg, child, log) {
   }
 }
 
+/** probeInNetns connects to reg.host from inside reg's namespace; rejects when nothing listens. */
+async function probeInNetns(reg) {
+  const [host, port] = reg.host.split(":");
+  const script = `require("net").connect(${Number(port)}, ${JSON.stringify(host)}).on("connect", () => process.exit(0)).on("error", () => process.exit(1))`;
+  await run(...inNetns(reg, process.execPath, ["-e", script]));
+}
+
 /**
  * request makes one HTTP request to the registry as its administrator (credentials or a minted
  * token for repo), trusting its CA; resolves to { status, headers, body: Buffer }.
  */
 export function request(reg, method, path, { body, headers = {}, repo } = {}) {
+  if (reg.netns !== undefined) return Promise.reject(new Error(`request: the registry at ${reg.host} runs in ${reg.netns}, out of reach from here`));
   const h = { ...headers };
   if (reg.auth === "basic") h.authorization = `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString("base64")}`;
   if (reg.auth === "bearer" && repo !== undefined) h.authorization = `Bearer ${reg.adminToken(repo)}`;
@@ -253,9 +286,8 @@ export async function seed(reg, { ref, format = "v2s2", archive = BUSYBOX_TAR })
   try {
     const digestFile = join(dir, "digest");
     const flags = await skopeoFlags(reg, dir);
-    await run("skopeo", ["copy", "--quiet", ...flags, "--format", format, "--digestfile", digestFile, `docker-archive:${archive}`, `docker://${reg.host}/${ref}`], {
-      env: { ...process.env, TMPDIR: dir },
-    });
+    const copy = ["copy", "--quiet", ...flags, "--format", format, "--digestfile", digestFile, `docker-archive:${archive}`, `docker://${reg.host}/${ref}`];
+    await run(...inNetns(reg, "skopeo", copy), { env: { ...process.env, TMPDIR: dir } });
     return { digest: (await readFile(digestFile, "utf8")).trim() };
   } finally {
     await rm(dir, { recursive: true, force: true });
