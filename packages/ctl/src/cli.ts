@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { registerContainer } from "./commands/container.js";
 import { registerImage } from "./commands/image.js";
+import { registerLogin } from "./commands/login.js";
 import { registerNode } from "./commands/node.js";
 import { registerService } from "./commands/service.js";
 import { registerSwarm } from "./commands/swarm.js";
@@ -26,6 +27,7 @@ export function buildProgram(ctx: Ctx): Command {
   registerService(program, ctx);
   registerContainer(program, ctx);
   registerImage(program, ctx);
+  registerLogin(program, ctx);
   registerSystem(program, ctx);
   configureAll(program, ctx.io);
   return program;

@@ -7,7 +7,20 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRegistryClient, normalizeReference, type PullingImageStore, type PullProgress, type RegistryClient } from "@tsctl/worker";
+import {
+  createRegistryClient,
+  createRegistryPusher,
+  mountCandidates,
+  normalizeReference,
+  parseReference,
+  type PullingImageStore,
+  type PullProgress,
+  type PushProgress,
+  type PushResult,
+  type RegistryClient,
+  type RegistryOptions,
+  type RegistryPusher,
+} from "@tsctl/worker";
 
 export interface PullerOptions {
   /** Registries (host[:port]) reached over plain HTTP. */
@@ -37,7 +50,16 @@ export class ImagePuller {
 
   /** client builds a registry client; credentials apply to whichever host the reference names. */
   client(credentials?: Credentials): RegistryClient {
-    return createRegistryClient({
+    return createRegistryClient(this.registryOptions(credentials));
+  }
+
+  /** pusher builds a registry client for pushes and logins, trusting the same hosts as pulls. */
+  pusher(credentials?: Credentials): RegistryPusher {
+    return createRegistryPusher(this.registryOptions(credentials));
+  }
+
+  private registryOptions(credentials?: Credentials): RegistryOptions {
+    return {
       insecure: (host) => this.opts.insecureRegistries.includes(host),
       ca: (host) => {
         try {
@@ -51,7 +73,7 @@ export class ImagePuller {
         }
       },
       credentials: () => credentials,
-    });
+    };
   }
 
   /** pull fetches ref into the store; a pull of the same reference already running is joined. */
@@ -77,5 +99,27 @@ export class ImagePuller {
   /** resolveDigest pins a reference to the digest its registry serves now (for service specs). */
   resolveDigest(ref: string, credentials?: Credentials, signal?: AbortSignal): Promise<string> {
     return this.client(credentials).resolveDigest(ref, signal);
+  }
+
+  /**
+   * push uploads the local image ref to its registry (blobs the image's other repositories on the
+   * same registry hold are mounted) and records the repo digest the registry now serves.
+   */
+  async push(ref: string, opts: { credentials?: Credentials; onProgress?: (p: PushProgress) => void; signal?: AbortSignal } = {}): Promise<PushResult> {
+    const key = normalizeReference(ref);
+    const parts = await this.images.parts(key);
+    const res = await this.pusher(opts.credentials).push(
+      key,
+      { config: parts.config, layers: parts.layers, manifest: parts.manifest, mountFrom: mountCandidates(key, parts.refs) },
+      opts.onProgress,
+      opts.signal,
+    );
+    await this.images.addRepoDigest(parseReference(key).name, res.digest, parts.id);
+    return res;
+  }
+
+  /** login checks credentials against server's registry (nothing is kept on the node). */
+  login(server: string, credentials: Credentials, signal?: AbortSignal): Promise<void> {
+    return this.pusher(credentials).login(server, signal);
   }
 }

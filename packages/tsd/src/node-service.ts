@@ -57,6 +57,31 @@ export function nodeService(daemon: Daemon): ServiceHandlers<typeof NodeService>
       const res = await done;
       yield { manifestDigest: res.digest, ref: res.ref };
     },
+    pushImage: async function* (req, ctx) {
+      const events = new AsyncQueue<{ id: string; action: string; current: number; total: number; mountedFrom: string }>();
+      const credentials = req.auth?.username ? { username: req.auth.username, password: req.auth.password } : undefined;
+      const done = daemon.puller.push(req.ref, {
+        credentials,
+        onProgress: (p) => events.push({ id: p.id, action: p.action, current: p.current, total: p.total, mountedFrom: p.from ?? "" }),
+        signal: ctx.signal,
+      });
+      void done.then(
+        () => events.close(),
+        (err: unknown) => events.fail(err),
+      );
+      yield* events;
+      const res = await done;
+      yield { tag: res.tag, digest: res.digest, size: res.size };
+    },
+    login: async (req, ctx) => {
+      await daemon.puller.login(req.server, { username: req.username, password: req.password }, ctx.signal);
+      return { status: "Login Succeeded" };
+    },
+    saveImage: async function* (req) {
+      if (req.refs.length === 0) throw new InvalidArgumentError("no image names given to save");
+      for await (const data of await daemon.images.save(req.refs)) yield { data };
+    },
+    imageHistory: async (req) => ({ entries: await daemon.images.history(req.ref) }),
     listImages: async () => ({ images: await daemon.images.list() }),
     inspectImage: async (req) => {
       const img = await daemon.images.inspect(req.ref);

@@ -5,7 +5,10 @@ import { createReadStream } from "node:fs";
 import { isTsctlError, type ImageSummary, type InspectImageResponse } from "@tsctl/api";
 import type { Command } from "commander";
 import type { Ctx } from "../context.js";
+import { registerImageHistory } from "./image-history.js";
 import { registerImagePull } from "./image-pull.js";
+import { registerImagePush } from "./image-push.js";
+import { registerImageSave } from "./image-save.js";
 import { NoSuchObjectError, UsageError } from "../errors.js";
 import { renderJson, renderList, renderObjectTemplate, type Column, type Row } from "../format/output.js";
 import { isoTime } from "../service/inspect.js";
@@ -81,6 +84,9 @@ async function* chunks(source: NodeJS.ReadableStream): AsyncGenerator<{ data: Ui
 export function registerImage(program: Command, ctx: Ctx): void {
   const image = program.command("image").description("Manage images");
   registerImagePull(image, ctx);
+  registerImagePush(image, ctx);
+  registerImageSave(image, ctx);
+  registerImageHistory(image, ctx);
   image
     .command("load")
     .description("Load an image from a tar archive or STDIN")

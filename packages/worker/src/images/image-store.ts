@@ -11,11 +11,14 @@ import { stageArchive } from "./archive-stage.js";
 import { planImages, type ImagePlan, type OciConfig } from "./archive-plan.js";
 import { diskUsage, exists } from "./fs-util.js";
 import { blobsOf, chainIds, hostArchitecture, type StoredImage, type StoredLayer } from "./image-meta.js";
+import { imageHistory, type HistoryEntry } from "./image-history.js";
+import { readParts, type ImageParts } from "./image-parts.js";
 import { fetchImage } from "./image-pull.js";
 import { planRemoval } from "./image-remove.js";
+import { saveArchive, type SaveItem } from "./image-save.js";
 import { verifyDiffId } from "./layer-unpack.js";
 import { Mutex } from "./mutex.js";
-import { isDigestReference, normalizeReference, tryNormalizeReference } from "./reference.js";
+import { isDigestReference, normalizeReference, parseReference, tryNormalizeReference } from "./reference.js";
 import { StoreFiles } from "./store-files.js";
 import type { ImageRecord, PullingImageStore, PullOptions, PullResult, ResolvedImage } from "./types.js";
 
@@ -91,6 +94,54 @@ class LocalImageStore implements PullingImageStore {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** parts reads what a push of ref sends; ref must name the image by tag (Docker's rule). */
+  async parts(ref: string): Promise<ImageParts> {
+    const key = tryNormalizeReference(ref);
+    const id = key === undefined || isDigestReference(key) ? undefined : this.refs.get(key);
+    const img = id === undefined ? undefined : this.images.get(id);
+    if (img === undefined) throw new NotFoundError(`An image does not exist locally with the tag: ${parseReference(ref).name}`);
+    return readParts(this.files, img, this.refsOf(img.id));
+  }
+
+  /** addRepoDigest records name@digest for image id (after a push), if the image is still here. */
+  addRepoDigest(name: string, digest: string, id: string): Promise<void> {
+    return this.lock.run(async () => {
+      if (!this.images.has(id)) return;
+      this.refs.set(`${name}@${digest}`, id);
+      await this.files.writeRefs(this.refs);
+    });
+  }
+
+  /** save streams a `docker save` archive of refs (NotFound before any byte for an unknown one). */
+  async save(refs: string[]): Promise<AsyncIterable<Uint8Array>> {
+    const items: SaveItem[] = [];
+    for (const ref of refs) {
+      const { img, key } = this.lookup(ref);
+      let item = items.find((i) => i.id === img.id);
+      if (item === undefined) {
+        item = { id: img.id, tags: [], configPath: this.files.blobPath(img.id), layers: img.layers.map((l) => ({ diffId: l.diffId, path: this.files.blobPath(l.blob) })) };
+        items.push(item);
+      }
+      if (key !== undefined && !isDigestReference(key) && !item.tags.includes(key)) item.tags.push(key);
+    }
+    const files = this.files;
+    return (async function* () {
+      const dir = await mkdtemp(join(files.tmp, "save-"));
+      try {
+        yield* saveArchive(items, dir);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    })();
+  }
+
+  /** history lists ref's build steps, newest first. */
+  async history(ref: string): Promise<HistoryEntry[]> {
+    const { img } = this.lookup(ref);
+    const tags = this.refsOf(img.id).filter((k) => !isDigestReference(k)).sort();
+    return imageHistory(img.id, await this.configJson(img.id), img.layers.map((l) => l.size), tags);
   }
 
   /** commit unpacks every new layer first; a bad layer undoes the layers this load created. */

@@ -14,6 +14,9 @@ export {
   parseReference,
   type ImageReference,
 } from "./reference.js";
+export type { HistoryEntry } from "./image-history.js";
+export type { ImageParts } from "./image-parts.js";
+export { saveIndex } from "./image-save.js";
 export type {
   ImageConfig,
   ImageRecord,

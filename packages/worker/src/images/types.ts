@@ -3,6 +3,8 @@
  * image id). The runc executor asks resolve() for an image's config and layer directories.
  */
 import type { Platform, PullProgress, RegistryClient } from "../registry/types.js";
+import type { HistoryEntry } from "./image-history.js";
+import type { ImageParts } from "./image-parts.js";
 
 /** ImageConfig is the part of an OCI image config a container is built from. */
 export interface ImageConfig {
@@ -58,8 +60,18 @@ export interface PullResult {
   ref: string;
 }
 
-/** PullingImageStore is an ImageStore that can pull (what createImageStore returns). */
-export type PullingImageStore = ImageStore & { pull(ref: string, opts: PullOptions): Promise<PullResult> };
+/** PullingImageStore is an ImageStore that can pull (what createImageStore returns), push, save and tell history. */
+export type PullingImageStore = ImageStore & {
+  pull(ref: string, opts: PullOptions): Promise<PullResult>;
+  /** What a push of ref sends. NotFound "An image does not exist locally with the tag: <name>" unless ref is a tag here. */
+  parts(ref: string): Promise<ImageParts>;
+  /** Records name@digest on image id once a push put it there (no-op if the image is gone). */
+  addRepoDigest(name: string, digest: string, id: string): Promise<void>;
+  /** A `docker save` archive of refs; NotFound "No such image: <ref>" before any byte. */
+  save(refs: string[]): Promise<AsyncIterable<Uint8Array>>;
+  /** The image's history entries, newest first. */
+  history(ref: string): Promise<HistoryEntry[]>;
+};
 
 export interface ImageStore {
   /** Finds an image by reference ("busybox", "busybox:1", "sha256:..", id prefix). NotFound: "No such image: <ref>". */

@@ -74,7 +74,8 @@ export class Authorizer {
     if (realm === undefined) throw new UnavailableError("registry sent a Bearer challenge without a realm");
     const url = new URL(realm);
     if (c.params.service !== undefined) url.searchParams.set("service", c.params.service);
-    url.searchParams.append("scope", scope);
+    // Several scopes (a mount also reads the source repository) are separate parameters.
+    for (const s of scope.split(" ")) if (s !== "") url.searchParams.append("scope", s);
     const headers: Record<string, string> = { accept: "application/json" };
     if (creds !== undefined) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
     const started = this.now();

@@ -18,3 +18,5 @@ export type {
   RegistryClient,
   RegistryOptions,
 } from "./types.js";
+export { createRegistryPusher, loginHost, type PushImage, type PushProgress, type PushResult, type RegistryPusher } from "./push.js";
+export { mountCandidates, schema2Manifest, storedManifestType, type PushBlob, type PushLayer, type PushManifest } from "./push-manifest.js";

@@ -6,6 +6,8 @@
  */
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { rootCertificates } from "node:tls";
 
 /** HostTrust tells the transport how to reach a host (host:port). */
@@ -15,8 +17,10 @@ export interface HostTrust {
 }
 
 export interface SendOptions {
-  method: "GET" | "HEAD";
+  method: "GET" | "HEAD" | "POST" | "PUT";
   headers?: Record<string, string>;
+  /** Request body (pushes): bytes, or a function opening a stream (called again after a redirect). */
+  body?: Uint8Array | (() => Readable);
   signal?: AbortSignal | undefined;
   /** Socket idle timeout (default 60 s): a stalled transfer fails instead of hanging. */
   idleMs?: number;
@@ -57,7 +61,10 @@ function once(trust: HostTrust, url: URL, opts: SendOptions, headers: Record<str
     }
     req.setTimeout(opts.idleMs ?? 60_000, () => req.destroy(new Error(`timeout talking to ${url.host}`)));
     req.on("error", reject);
-    req.end();
+    const body = opts.body;
+    if (body === undefined) req.end();
+    else if (body instanceof Uint8Array) req.end(body);
+    else pipeline(body(), req).catch((err: unknown) => req.destroy(err as Error));
   });
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/node.proto.
  */
 export const file_tsctl_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSIyCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiRQoQUHVsbEltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSJAoEYXV0aBgCIAEoCzIWLnRzY3RsLnYxLlJlZ2lzdHJ5QXV0aCJ5ChFQdWxsSW1hZ2VQcm9ncmVzcxIOCgZkaWdlc3QYASABKAkSDgoGYWN0aW9uGAIgASgJEg8KB2N1cnJlbnQYAyABKAESDQoFdG90YWwYBCABKAESFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEgsKA3JlZhgGIAEoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0MoUFCgtOb2RlU2VydmljZRI1CgRJbmZvEhUudHNjdGwudjEuSW5mb1JlcXVlc3QaFi50c2N0bC52MS5JbmZvUmVzcG9uc2USRAoJTG9hZEltYWdlEhgudHNjdGwudjEuTG9hZEltYWdlQ2h1bmsaGy50c2N0bC52MS5Mb2FkSW1hZ2VSZXNwb25zZSgBEkYKCVB1bGxJbWFnZRIaLnRzY3RsLnYxLlB1bGxJbWFnZVJlcXVlc3QaGy50c2N0bC52MS5QdWxsSW1hZ2VQcm9ncmVzczABEkcKCkxpc3RJbWFnZXMSGy50c2N0bC52MS5MaXN0SW1hZ2VzUmVxdWVzdBocLnRzY3RsLnYxLkxpc3RJbWFnZXNSZXNwb25zZRJNCgxJbnNwZWN0SW1hZ2USHS50c2N0bC52MS5JbnNwZWN0SW1hZ2VSZXF1ZXN0Gh4udHNjdGwudjEuSW5zcGVjdEltYWdlUmVzcG9uc2USQQoIVGFnSW1hZ2USGS50c2N0bC52MS5UYWdJbWFnZVJlcXVlc3QaGi50c2N0bC52MS5UYWdJbWFnZVJlc3BvbnNlEkoKC1JlbW92ZUltYWdlEhwudHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXF1ZXN0Gh0udHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXNwb25zZRJTCg5MaXN0Q29udGFpbmVycxIfLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVxdWVzdBogLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVzcG9uc2USNQoERXhlYxIVLnRzY3RsLnYxLkV4ZWNSZXF1ZXN0GhQudHNjdGwudjEuRXhlY091dHB1dDABYgZwcm90bzM");
+  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSIyCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiRQoQUHVsbEltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSJAoEYXV0aBgCIAEoCzIWLnRzY3RsLnYxLlJlZ2lzdHJ5QXV0aCJ5ChFQdWxsSW1hZ2VQcm9ncmVzcxIOCgZkaWdlc3QYASABKAkSDgoGYWN0aW9uGAIgASgJEg8KB2N1cnJlbnQYAyABKAESDQoFdG90YWwYBCABKAESFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEgsKA3JlZhgGIAEoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0IkUKEFB1c2hJbWFnZVJlcXVlc3QSCwoDcmVmGAEgASgJEiQKBGF1dGgYAiABKAsyFi50c2N0bC52MS5SZWdpc3RyeUF1dGgikAEKEVB1c2hJbWFnZVByb2dyZXNzEgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIPCgdjdXJyZW50GAMgASgBEg0KBXRvdGFsGAQgASgBEhQKDG1vdW50ZWRfZnJvbRgFIAEoCRILCgN0YWcYBiABKAkSDgoGZGlnZXN0GAcgASgJEgwKBHNpemUYCCABKAEiQgoMTG9naW5SZXF1ZXN0Eg4KBnNlcnZlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSIfCg1Mb2dpblJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCSIgChBTYXZlSW1hZ2VSZXF1ZXN0EgwKBHJlZnMYASADKAkiHgoOU2F2ZUltYWdlQ2h1bmsSDAoEZGF0YRgBIAEoDCIiChNJbWFnZUhpc3RvcnlSZXF1ZXN0EgsKA3JlZhgBIAEoCSKJAQoRSW1hZ2VIaXN0b3J5RW50cnkSCgoCaWQYASABKAkSEgoKY3JlYXRlZF9tcxgCIAEoARISCgpjcmVhdGVkX2J5GAMgASgJEgwKBHNpemUYBCABKAESDwoHY29tbWVudBgFIAEoCRIMCgR0YWdzGAYgAygJEhMKC2VtcHR5X2xheWVyGAcgASgIIkQKFEltYWdlSGlzdG9yeVJlc3BvbnNlEiwKB2VudHJpZXMYASADKAsyGy50c2N0bC52MS5JbWFnZUhpc3RvcnlFbnRyeTKbBwoLTm9kZVNlcnZpY2USNQoESW5mbxIVLnRzY3RsLnYxLkluZm9SZXF1ZXN0GhYudHNjdGwudjEuSW5mb1Jlc3BvbnNlEkQKCUxvYWRJbWFnZRIYLnRzY3RsLnYxLkxvYWRJbWFnZUNodW5rGhsudHNjdGwudjEuTG9hZEltYWdlUmVzcG9uc2UoARJGCglQdWxsSW1hZ2USGi50c2N0bC52MS5QdWxsSW1hZ2VSZXF1ZXN0GhsudHNjdGwudjEuUHVsbEltYWdlUHJvZ3Jlc3MwARJHCgpMaXN0SW1hZ2VzEhsudHNjdGwudjEuTGlzdEltYWdlc1JlcXVlc3QaHC50c2N0bC52MS5MaXN0SW1hZ2VzUmVzcG9uc2USTQoMSW5zcGVjdEltYWdlEh0udHNjdGwudjEuSW5zcGVjdEltYWdlUmVxdWVzdBoeLnRzY3RsLnYxLkluc3BlY3RJbWFnZVJlc3BvbnNlEkEKCFRhZ0ltYWdlEhkudHNjdGwudjEuVGFnSW1hZ2VSZXF1ZXN0GhoudHNjdGwudjEuVGFnSW1hZ2VSZXNwb25zZRJKCgtSZW1vdmVJbWFnZRIcLnRzY3RsLnYxLlJlbW92ZUltYWdlUmVxdWVzdBodLnRzY3RsLnYxLlJlbW92ZUltYWdlUmVzcG9uc2USUwoOTGlzdENvbnRhaW5lcnMSHy50c2N0bC52MS5MaXN0Q29udGFpbmVyc1JlcXVlc3QaIC50c2N0bC52MS5MaXN0Q29udGFpbmVyc1Jlc3BvbnNlEjUKBEV4ZWMSFS50c2N0bC52MS5FeGVjUmVxdWVzdBoULnRzY3RsLnYxLkV4ZWNPdXRwdXQwARJGCglQdXNoSW1hZ2USGi50c2N0bC52MS5QdXNoSW1hZ2VSZXF1ZXN0GhsudHNjdGwudjEuUHVzaEltYWdlUHJvZ3Jlc3MwARI4CgVMb2dpbhIWLnRzY3RsLnYxLkxvZ2luUmVxdWVzdBoXLnRzY3RsLnYxLkxvZ2luUmVzcG9uc2USQwoJU2F2ZUltYWdlEhoudHNjdGwudjEuU2F2ZUltYWdlUmVxdWVzdBoYLnRzY3RsLnYxLlNhdmVJbWFnZUNodW5rMAESTQoMSW1hZ2VIaXN0b3J5Eh0udHNjdGwudjEuSW1hZ2VIaXN0b3J5UmVxdWVzdBoeLnRzY3RsLnYxLkltYWdlSGlzdG9yeVJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message tsctl.v1.InfoRequest
@@ -598,6 +598,259 @@ export const ExecOutputSchema: GenMessage<ExecOutput> = /*@__PURE__*/
   messageDesc(file_tsctl_v1_node, 20);
 
 /**
+ * @generated from message tsctl.v1.PushImageRequest
+ */
+export type PushImageRequest = Message<"tsctl.v1.PushImageRequest"> & {
+  /**
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Credentials for the image's registry (from the CLI's config.json); empty for anonymous.
+   *
+   * @generated from field: tsctl.v1.RegistryAuth auth = 2;
+   */
+  auth?: RegistryAuth | undefined;
+};
+
+/**
+ * Describes the message tsctl.v1.PushImageRequest.
+ * Use `create(PushImageRequestSchema)` to create a new message.
+ */
+export const PushImageRequestSchema: GenMessage<PushImageRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 21);
+
+/**
+ * @generated from message tsctl.v1.PushImageProgress
+ */
+export type PushImageProgress = Message<"tsctl.v1.PushImageProgress"> & {
+  /**
+   * Short layer id (12 hex of the layer's diff_id) the event is about; empty on the final message.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * "preparing", "pushing", "pushed", "exists", "mounted".
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * @generated from field: double current = 3;
+   */
+  current: number;
+
+  /**
+   * @generated from field: double total = 4;
+   */
+  total: number;
+
+  /**
+   * The repository a "mounted" blob came from.
+   *
+   * @generated from field: string mounted_from = 5;
+   */
+  mountedFrom: string;
+
+  /**
+   * Final message: the tag pushed, the manifest's digest and its size in bytes.
+   *
+   * @generated from field: string tag = 6;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: string digest = 7;
+   */
+  digest: string;
+
+  /**
+   * @generated from field: double size = 8;
+   */
+  size: number;
+};
+
+/**
+ * Describes the message tsctl.v1.PushImageProgress.
+ * Use `create(PushImageProgressSchema)` to create a new message.
+ */
+export const PushImageProgressSchema: GenMessage<PushImageProgress> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 22);
+
+/**
+ * @generated from message tsctl.v1.LoginRequest
+ */
+export type LoginRequest = Message<"tsctl.v1.LoginRequest"> & {
+  /**
+   * host[:port] or a URL; empty for Docker Hub.
+   *
+   * @generated from field: string server = 1;
+   */
+  server: string;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string password = 3;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tsctl.v1.LoginRequest.
+ * Use `create(LoginRequestSchema)` to create a new message.
+ */
+export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 23);
+
+/**
+ * @generated from message tsctl.v1.LoginResponse
+ */
+export type LoginResponse = Message<"tsctl.v1.LoginResponse"> & {
+  /**
+   * "Login Succeeded"
+   *
+   * @generated from field: string status = 1;
+   */
+  status: string;
+};
+
+/**
+ * Describes the message tsctl.v1.LoginResponse.
+ * Use `create(LoginResponseSchema)` to create a new message.
+ */
+export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 24);
+
+/**
+ * @generated from message tsctl.v1.SaveImageRequest
+ */
+export type SaveImageRequest = Message<"tsctl.v1.SaveImageRequest"> & {
+  /**
+   * @generated from field: repeated string refs = 1;
+   */
+  refs: string[];
+};
+
+/**
+ * Describes the message tsctl.v1.SaveImageRequest.
+ * Use `create(SaveImageRequestSchema)` to create a new message.
+ */
+export const SaveImageRequestSchema: GenMessage<SaveImageRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 25);
+
+/**
+ * @generated from message tsctl.v1.SaveImageChunk
+ */
+export type SaveImageChunk = Message<"tsctl.v1.SaveImageChunk"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message tsctl.v1.SaveImageChunk.
+ * Use `create(SaveImageChunkSchema)` to create a new message.
+ */
+export const SaveImageChunkSchema: GenMessage<SaveImageChunk> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 26);
+
+/**
+ * @generated from message tsctl.v1.ImageHistoryRequest
+ */
+export type ImageHistoryRequest = Message<"tsctl.v1.ImageHistoryRequest"> & {
+  /**
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message tsctl.v1.ImageHistoryRequest.
+ * Use `create(ImageHistoryRequestSchema)` to create a new message.
+ */
+export const ImageHistoryRequestSchema: GenMessage<ImageHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 27);
+
+/**
+ * @generated from message tsctl.v1.ImageHistoryEntry
+ */
+export type ImageHistoryEntry = Message<"tsctl.v1.ImageHistoryEntry"> & {
+  /**
+   * The image id for the newest entry, empty for the others (Docker prints <missing>).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: double created_ms = 2;
+   */
+  createdMs: number;
+
+  /**
+   * @generated from field: string created_by = 3;
+   */
+  createdBy: string;
+
+  /**
+   * Bytes the entry's layer holds once unpacked; 0 for entries that made no layer.
+   *
+   * @generated from field: double size = 4;
+   */
+  size: number;
+
+  /**
+   * @generated from field: string comment = 5;
+   */
+  comment: string;
+
+  /**
+   * Tags of the image, on the newest entry only.
+   *
+   * @generated from field: repeated string tags = 6;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: bool empty_layer = 7;
+   */
+  emptyLayer: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.ImageHistoryEntry.
+ * Use `create(ImageHistoryEntrySchema)` to create a new message.
+ */
+export const ImageHistoryEntrySchema: GenMessage<ImageHistoryEntry> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 28);
+
+/**
+ * @generated from message tsctl.v1.ImageHistoryResponse
+ */
+export type ImageHistoryResponse = Message<"tsctl.v1.ImageHistoryResponse"> & {
+  /**
+   * @generated from field: repeated tsctl.v1.ImageHistoryEntry entries = 1;
+   */
+  entries: ImageHistoryEntry[];
+};
+
+/**
+ * Describes the message tsctl.v1.ImageHistoryResponse.
+ * Use `create(ImageHistoryResponseSchema)` to create a new message.
+ */
+export const ImageHistoryResponseSchema: GenMessage<ImageHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 29);
+
+/**
  * @generated from service tsctl.v1.NodeService
  */
 export const NodeService: GenService<{
@@ -695,6 +948,54 @@ export const NodeService: GenService<{
     methodKind: "server_streaming";
     input: typeof ExecRequestSchema;
     output: typeof ExecOutputSchema;
+  },
+  /**
+   * PushImage uploads a local image to the registry its reference names: blobs the registry has
+   * are skipped, blobs it has under another repository of ours are mounted, the rest uploaded;
+   * then the manifest is put under the tag. Streams progress per layer, then one final message
+   * with the manifest's digest and size; the repo digest is recorded on the image. NOT_FOUND when
+   * no local image has the reference, PERMISSION_DENIED when the registry refuses the credentials
+   * or the push, UNAVAILABLE when it cannot be reached or fails.
+   *
+   * @generated from rpc tsctl.v1.NodeService.PushImage
+   */
+  pushImage: {
+    methodKind: "server_streaming";
+    input: typeof PushImageRequestSchema;
+    output: typeof PushImageProgressSchema;
+  },
+  /**
+   * Login checks credentials against a registry (GET /v2/ through its challenge: Basic or token).
+   * PERMISSION_DENIED "unauthorized: incorrect username or password", UNAVAILABLE when the
+   * registry cannot be reached. Nothing is stored on the node: the CLI keeps the credentials.
+   *
+   * @generated from rpc tsctl.v1.NodeService.Login
+   */
+  login: {
+    methodKind: "unary";
+    input: typeof LoginRequestSchema;
+    output: typeof LoginResponseSchema;
+  },
+  /**
+   * SaveImage streams a `docker save` compatible tar (manifest.json, repositories, configs and
+   * uncompressed layer tars) of one or more images. NOT_FOUND for an unknown reference.
+   *
+   * @generated from rpc tsctl.v1.NodeService.SaveImage
+   */
+  saveImage: {
+    methodKind: "server_streaming";
+    input: typeof SaveImageRequestSchema;
+    output: typeof SaveImageChunkSchema;
+  },
+  /**
+   * ImageHistory lists an image's history entries from its config, newest first. NOT_FOUND otherwise.
+   *
+   * @generated from rpc tsctl.v1.NodeService.ImageHistory
+   */
+  imageHistory: {
+    methodKind: "unary";
+    input: typeof ImageHistoryRequestSchema;
+    output: typeof ImageHistoryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tsctl_v1_node, 0);
