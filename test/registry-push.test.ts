@@ -161,3 +161,28 @@ describe("image save and history", () => {
     expect((await a.cliOk("image", "history", "--format", "{{.CreatedBy}}", "busybox")).trim()).toBe("scripts/build-busybox-image.mjs");
   });
 });
+
+describe("token auth", () => {
+  let tokenReg: TestRegistry;
+  beforeAll(async () => {
+    tokenReg = await startRegistry({ auth: "bearer", tls: true });
+    // certs.d is read per request, so the running node trusts the new registry at once.
+    await mkdir(join(a.dir, "certs.d", tokenReg.host), { recursive: true });
+    await writeFile(join(a.dir, "certs.d", tokenReg.host, "ca.crt"), tokenReg.caPem!);
+  });
+  afterAll(async () => {
+    await tokenReg?.stop();
+  });
+
+  it("logs in through the token server, pushes, and mounts with a token for both repositories", async () => {
+    const bad = await a.cli("login", "-u", tokenReg.username!, "-p", "nope", tokenReg.host);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("unauthorized: incorrect username or password");
+    await a.cliOk("login", "-u", tokenReg.username!, "-p", tokenReg.password!, tokenReg.host);
+    await a.cliOk("image", "tag", "busybox:latest", `${tokenReg.host}/t/busybox:1`);
+    expect(await a.cliOk("image", "push", `${tokenReg.host}/t/busybox:1`)).toMatch(/: Pushed$/m);
+    await a.cliOk("image", "tag", "busybox:latest", `${tokenReg.host}/u/busybox:1`);
+    expect(await a.cliOk("image", "push", `${tokenReg.host}/u/busybox:1`)).toMatch(/^[0-9a-f]{12}: Mounted from t\/busybox$/m);
+    expect(await a.cliOk("image", "push", "-q", `${tokenReg.host}/u/busybox:1`)).toBe(`${tokenReg.host}/u/busybox:1\n`);
+  });
+});
