@@ -22,6 +22,11 @@ export interface LayerPlan {
   file: StagedFile;
   mediaType: string;
   diffId: string;
+  /**
+   * A pull unpacks each layer while the others still download: the extracted (and diff_id
+   * verified) directory, ready to be moved into the store at commit.
+   */
+  unpacked?: { path: string; size: number };
 }
 
 /** ImagePlan is one image found in an archive, verified except for the layers' diff_ids. */

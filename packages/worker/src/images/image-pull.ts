@@ -1,9 +1,11 @@
 /**
  * Pulling from a registry, up to the point where the store commits: the platform's manifest and
  * config are fetched, every layer blob not yet in the content store is downloaded (verified) into
- * the pull's staging directory, and the result is an ImagePlan like an archive load produces, so
- * the store unpacks and records it with the same crash-safe commit. Blobs the store holds already
- * are reported "exists" and not downloaded.
+ * the pull's staging directory and unpacked there as soon as it is in, while other blobs still
+ * download (layers unpack independently: each is its own overlay lowerdir). The result is an
+ * ImagePlan like an archive load produces, so the store records it with the same crash-safe
+ * commit, which only has to move the unpacked layers into place. Blobs the store holds already are
+ * reported "exists" and not downloaded.
  */
 import { join } from "node:path";
 import { InvalidArgumentError } from "@tsctl/api";
@@ -13,7 +15,12 @@ import { toRemote } from "../registry/repository.js";
 import type { Platform, PullProgress, RegistryClient } from "../registry/types.js";
 import type { ImagePlan, LayerPlan, OciConfig } from "./archive-plan.js";
 import { exists, hexOf, writeFileAtomic } from "./fs-util.js";
+import { chainIds } from "./image-meta.js";
+import { unpackLayer } from "./layer-unpack.js";
 import type { StoreFiles } from "./store-files.js";
+
+/** Unpacking is CPU work (gunzip, sha256, file writes): at most this many layers at once. */
+const unpackConcurrency = 2;
 
 export interface FetchRequest {
   ref: string;
@@ -71,12 +78,44 @@ export async function fetchImage(files: StoreFiles, dir: string, req: FetchReque
       progress({ digest: l.digest, action: "waiting", current: 0, total: l.size });
     }
   }
-  await downloadAll(req, todo, paths, progress);
+  // Each layer the store lacks is unpacked into the staging dir once its blob is in.
+  const chains = chainIds(diffIds);
+  const unpacked = new Map<number, Promise<{ path: string; size: number }>>();
+  const slots = new Slots(unpackConcurrency);
+  const unpackWhenReady = async (i: number, blobReady: Promise<void>): Promise<{ path: string; size: number }> => {
+    await blobReady;
+    const l = manifest.layers[i]!;
+    return slots.run(async () => {
+      req.signal?.throwIfAborted();
+      progress({ digest: l.digest, action: "extracting", current: l.size, total: l.size });
+      const path = join(dir, `layer-${i}`);
+      const { size } = await unpackLayer(paths.get(l.digest) as string, path, diffIds[i] as string);
+      return { path, size };
+    });
+  };
+  const downloads = new Map<string, Promise<void>>();
+  const downloaded = downloadAll(req, todo, paths, progress, (digest, done) => downloads.set(digest, done));
+  for (const [i, l] of manifest.layers.entries()) {
+    if (await files.hasLayer(chains[i] as string)) continue;
+    const p = unpackWhenReady(i, downloads.get(l.digest) ?? Promise.resolve());
+    p.catch(() => undefined); // awaited below; a failed download is the error reported
+    unpacked.set(i, p);
+  }
+  try {
+    await downloaded;
+  } catch (err) {
+    // Unpacks of blobs that did arrive must end before the caller removes the staging dir.
+    await Promise.allSettled(unpacked.values());
+    throw err;
+  }
+  const staged = await Promise.all([...unpacked].map(async ([i, p]) => [i, await p] as const));
+  const unpackedBy = new Map(staged);
 
   const layers: LayerPlan[] = manifest.layers.map((l, i) => ({
     file: { path: paths.get(l.digest) as string, size: l.size, digest: l.digest },
     mediaType: l.mediaType,
     diffId: diffIds[i] as string,
+    unpacked: unpackedBy.get(i),
   }));
   const refs = [`${r.name}@${got.digest}`];
   if (r.tag !== undefined) refs.unshift(r.display);
@@ -100,11 +139,23 @@ async function downloadAll(
   todo: { digest: string; size: number }[],
   paths: Map<string, string>,
   progress: (p: PullProgress) => void,
+  started: (digest: string, done: Promise<void>) => void,
 ): Promise<void> {
   const cancel = new AbortController();
   const signal = req.signal === undefined ? cancel.signal : AbortSignal.any([req.signal, cancel.signal]);
   const results = await Promise.allSettled(
-    todo.map(async ({ digest, size }) => {
+    todo.map((t) => {
+      const done = download(t);
+      started(t.digest, done);
+      return done;
+    }),
+  );
+  // Report the failure that caused the others to be cancelled, not a cancellation.
+  const failures = results.filter((x): x is PromiseRejectedResult => x.status === "rejected").map((x) => x.reason as unknown);
+  const first = failures.find((e) => !(e instanceof Error && e.name === "AbortError")) ?? failures[0];
+  if (failures.length > 0) throw first;
+
+  async function download({ digest, size }: { digest: string; size: number }): Promise<void> {
       try {
         await req.registry.downloadBlob(
           req.ref,
@@ -118,12 +169,29 @@ async function downloadAll(
         cancel.abort();
         throw err;
       }
-    }),
-  );
-  // Report the failure that caused the others to be cancelled, not a cancellation.
-  const failures = results.filter((x): x is PromiseRejectedResult => x.status === "rejected").map((x) => x.reason as unknown);
-  const first = failures.find((e) => !(e instanceof Error && e.name === "AbortError")) ?? failures[0];
-  if (failures.length > 0) throw first;
+  }
+}
+
+/** Slots bounds how many async jobs run at once. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.free = n;
+  }
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await job();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 function parseConfig(bytes: Uint8Array, what: string): OciConfig {

@@ -180,11 +180,19 @@ class LocalImageStore implements PullingImageStore {
 
   private async prepareImage(plan: ImagePlan, created: string[], onLayer?: LayerEvent): Promise<StoredImage> {
     const chains = chainIds(plan.layers.map((l) => l.diffId));
+    // Layers a pull unpacked while downloading move into place together (one filesystem sync).
+    const adopted = await this.files.adoptLayers(
+      plan.layers.flatMap((l, i) => (l.unpacked ? [{ path: l.unpacked.path, chainId: chains[i] as string }] : [])),
+    );
+    created.push(...adopted);
     const layers: StoredLayer[] = [];
     for (const [i, l] of plan.layers.entries()) {
       const chainId = chains[i] as string;
       let size = this.knownLayerSize(chainId);
-      if (!(await this.files.hasLayer(chainId))) {
+      if (adopted.includes(chainId)) {
+        // Unpacked from this very blob, its diff_id checked on the way.
+        size = l.unpacked?.size ?? 0;
+      } else if (!(await this.files.hasLayer(chainId))) {
         onLayer?.(l.file.digest, "extracting");
         size = (await this.files.unpackLayer(l.file.path, chainId, l.diffId)).size;
         created.push(chainId);

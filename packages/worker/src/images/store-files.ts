@@ -126,6 +126,24 @@ export class StoreFiles {
     }
   }
 
+  /**
+   * adoptLayers moves layers unpacked elsewhere on this filesystem (a pull's staging directory)
+   * into place: one filesystem sync for all of them, then a rename each, so a layer directory is
+   * still always complete. Returns the chain ids it created (a layer already present is kept).
+   */
+  async adoptLayers(staged: { path: string; chainId: string }[]): Promise<string[]> {
+    if (staged.length === 0) return [];
+    await syncFilesystem(this.layers);
+    const created: string[] = [];
+    for (const s of staged) {
+      if (await this.hasLayer(s.chainId)) continue;
+      await rename(s.path, this.layerPath(s.chainId));
+      created.push(s.chainId);
+    }
+    await fsyncDir(this.layers);
+    return created;
+  }
+
   removeLayer(chainId: string): Promise<void> {
     return rm(this.layerPath(chainId), { recursive: true, force: true });
   }
