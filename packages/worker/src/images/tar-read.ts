@@ -40,7 +40,8 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, what: strin
     yield* all();
     return;
   }
-  const gunzip = createGunzip();
+  // Large output chunks: every chunk costs a trip through the async pipeline below.
+  const gunzip = createGunzip({ chunkSize: 1 << 18 });
   const feeding = pipeline(Readable.from(all()), gunzip);
   // Errors reach the loop below through gunzip being destroyed; this only avoids an unhandled rejection.
   feeding.catch(() => undefined);
