@@ -111,6 +111,17 @@ describe("image push and login", () => {
     expect(out).toContain(`1: digest: ${first}`);
   });
 
+  it("serves the pushed image to skopeo too (an outside reader of the manifest and blobs)", async () => {
+    const dir = join(work, "skopeo-pushed");
+    await run(
+      "skopeo",
+      ["copy", "--quiet", "--src-tls-verify=false", "--src-creds", `${reg.username}:${reg.password}`, `docker://${reg.host}/shop/busybox:1`, `dir:${dir}`],
+      { env: { ...process.env, TMPDIR: work } },
+    );
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { config: { digest: string } };
+    expect(manifest.config.digest).toBe(await imageId(a, "busybox:latest"));
+  });
+
   it("logout removes the credentials", async () => {
     expect(await a.cliOk("logout", reg.host)).toBe(`Removing login credentials for ${reg.host}\n`);
     expect(await a.cliOk("logout", reg.host)).toBe(`Not logged in to ${reg.host}\n`);
