@@ -76,4 +76,23 @@ describe("registry images on a node", () => {
     expect(err).toContain("shop/ghost:9");
     await node.cliOk("service", "rm", "unpinned", "ghost");
   }, 120_000);
+
+  it("shows disk usage and prunes unused images, asking first unless forced", async () => {
+    const df = await node.cliOk("system", "df");
+    expect(df).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/m);
+    const images = Number(/^Images\s+(\d+)/m.exec(df)?.[1]);
+    // shop/web and shop/api were both pushed from the same busybox archive: one image, two names.
+    expect(images).toBeGreaterThanOrEqual(1);
+    // No answer on stdin is a no.
+    const asked = await node.cli("image", "prune", "-a");
+    expect(asked.stderr).toMatch(/WARNING! This will remove all images without at least one container associated to them/);
+    expect((await node.cliOk("image", "ls", "-q")).trim().split("\n").length).toBe(images);
+    await node.waitFor("the services' containers to be gone", async () => (await node.cliOk("container", "ls", "-a", "-q")).trim() === "", 60_000);
+    const pruned = await node.cliOk("image", "prune", "-a", "-f");
+    expect(pruned).toMatch(/^deleted: sha256:/m);
+    const reclaimed = /Total reclaimed space: (\S+)/.exec(pruned)?.[1];
+    expect(reclaimed).not.toBe("0B");
+    expect((await node.cliOk("image", "ls", "-q")).trim()).toBe("");
+    expect(await node.cliOk("system", "df")).toMatch(/^Images\s+0\s+0\s+/m);
+  }, 120_000);
 });

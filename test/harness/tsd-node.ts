@@ -81,10 +81,12 @@ export class TsdNode {
   /** cli runs bin/tsctl against this node. */
   cli(...args: string[]): Promise<CliResult> {
     return new Promise((resolvePromise) => {
-      execFile(tsctlBin, ["-H", this.host, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const child = execFile(tsctlBin, ["-H", this.host, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });
       });
+      // As in a script: stdin at end of file, so a prompt reads "no answer".
+      child.stdin?.end();
     });
   }
 

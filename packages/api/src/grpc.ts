@@ -167,7 +167,9 @@ export function addService<S extends GenServiceMethods>(
           const ctx = contextOf(call);
           writeAll(call, m.output, () => handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal).then(
             () => call.end(),
-            (err) => call.destroy(toGrpcStatus(err)),
+            // grpc-js turns an emitted error into the call's status; destroy(err) would leave the
+            // client waiting for a status that never comes.
+            (err) => call.emit("error", toGrpcStatus(err)),
           );
         };
         break;
@@ -187,7 +189,9 @@ export function addService<S extends GenServiceMethods>(
           const ctx = contextOf(call);
           writeAll(call, m.output, () => handler(call as AsyncIterable<unknown>, ctx) as AsyncIterable<unknown>, ctx.signal).then(
             () => call.end(),
-            (err) => call.destroy(toGrpcStatus(err)),
+            // grpc-js turns an emitted error into the call's status; destroy(err) would leave the
+            // client waiting for a status that never comes.
+            (err) => call.emit("error", toGrpcStatus(err)),
           );
         };
         break;

@@ -8,6 +8,7 @@ import { registerContainer } from "./commands/container.js";
 import { registerImage } from "./commands/image.js";
 import { registerLogin } from "./commands/login.js";
 import { registerNode } from "./commands/node.js";
+import { registerSystemDf } from "./commands/prune-df.js";
 import { registerService } from "./commands/service.js";
 import { registerSwarm } from "./commands/swarm.js";
 import { clientVersion, registerSystem } from "./commands/system.js";
@@ -29,6 +30,7 @@ export function buildProgram(ctx: Ctx): Command {
   registerImage(program, ctx);
   registerLogin(program, ctx);
   registerSystem(program, ctx);
+  registerSystemDf(program, ctx);
   configureAll(program, ctx.io);
   return program;
 }

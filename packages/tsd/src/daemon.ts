@@ -104,6 +104,15 @@ export class Daemon {
     this.hostname = opts.hostname ?? osHostname();
   }
 
+  /** Where the image store and the containers' writable layers live (for prune and disk usage). */
+  get imagesRoot(): string {
+    return join(this.opts.dataRoot, "images");
+  }
+
+  get containersRoot(): string {
+    return join(this.opts.dataRoot, "containers");
+  }
+
   get socketPath(): string {
     return join(this.opts.execRoot, "tsd.sock");
   }

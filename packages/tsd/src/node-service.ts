@@ -2,7 +2,8 @@
  * nodeService is the thin gRPC face of node-local things: images and containers of this node.
  */
 import { AsyncQueue, NotFoundError, InvalidArgumentError, type NodeService, type ServiceHandlers } from "@tsctl/api";
-import type { ContainerInfo } from "@tsctl/worker";
+import { diskBytes, imageUsage, pruneImages, type ContainerInfo } from "@tsctl/worker";
+import { join } from "node:path";
 import type { Daemon } from "./daemon.js";
 
 function summary(c: ContainerInfo) {
@@ -83,6 +84,31 @@ export function nodeService(daemon: Daemon): ServiceHandlers<typeof NodeService>
     },
     imageHistory: async (req) => ({ entries: await daemon.images.history(req.ref) }),
     listImages: async () => ({ images: await daemon.images.list() }),
+    pruneImages: async (req) => {
+      const r = await pruneImages(daemon.images, daemon.imagesRoot, { all: req.all, inUse: await inUse() });
+      return { untagged: r.untagged, deleted: r.deleted, spaceReclaimed: r.spaceReclaimed };
+    },
+    diskUsage: async () => {
+      const images = await imageUsage(daemon.images, daemon.imagesRoot, await inUse());
+      const containers = await daemon.executor.list();
+      let size = 0;
+      let reclaimable = 0;
+      for (const c of containers) {
+        const bytes = await diskBytes(join(daemon.containersRoot, c.id));
+        size += bytes;
+        if (c.state !== "running") reclaimable += bytes;
+      }
+      return {
+        images: images.total,
+        imagesActive: images.active,
+        imagesSize: images.size,
+        imagesReclaimable: images.reclaimable,
+        containers: containers.length,
+        containersRunning: containers.filter((c) => c.state === "running").length,
+        containersSize: size,
+        containersReclaimable: reclaimable,
+      };
+    },
     inspectImage: async (req) => {
       const img = await daemon.images.inspect(req.ref);
       return { image: img, configJson: img.configJson, layerDiffIds: img.layerDiffIds };

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { Ctx } from "../context.js";
 import { registerImageHistory } from "./image-history.js";
 import { registerImagePull } from "./image-pull.js";
+import { registerImagePrune } from "./prune-df.js";
 import { registerImagePush } from "./image-push.js";
 import { registerImageSave } from "./image-save.js";
 import { NoSuchObjectError, UsageError } from "../errors.js";
@@ -84,6 +85,7 @@ async function* chunks(source: NodeJS.ReadableStream): AsyncGenerator<{ data: Ui
 export function registerImage(program: Command, ctx: Ctx): void {
   const image = program.command("image").description("Manage images");
   registerImagePull(image, ctx);
+  registerImagePrune(image, ctx);
   registerImagePush(image, ctx);
   registerImageSave(image, ctx);
   registerImageHistory(image, ctx);

@@ -57,6 +57,7 @@ export async function downloadToFile(src: BlobSource, opts: DownloadOptions): Pr
         // Chunks are gathered into ~1 MiB writes (and progress reports): one thread-pool write
         // and one progress event per 16-64 KiB network chunk cost more than the download itself.
         // What arrived is written even when the connection then breaks, so a resume starts after it.
+        opts.onBytes?.(received);
         let pending: Buffer[] = [];
         let pendingBytes = 0;
         const flush = async (): Promise<void> => {

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tsctl/v1/node.proto.
  */
 export const file_tsctl_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSIyCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiRQoQUHVsbEltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSJAoEYXV0aBgCIAEoCzIWLnRzY3RsLnYxLlJlZ2lzdHJ5QXV0aCJ5ChFQdWxsSW1hZ2VQcm9ncmVzcxIOCgZkaWdlc3QYASABKAkSDgoGYWN0aW9uGAIgASgJEg8KB2N1cnJlbnQYAyABKAESDQoFdG90YWwYBCABKAESFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEgsKA3JlZhgGIAEoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0IkUKEFB1c2hJbWFnZVJlcXVlc3QSCwoDcmVmGAEgASgJEiQKBGF1dGgYAiABKAsyFi50c2N0bC52MS5SZWdpc3RyeUF1dGgikAEKEVB1c2hJbWFnZVByb2dyZXNzEgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIPCgdjdXJyZW50GAMgASgBEg0KBXRvdGFsGAQgASgBEhQKDG1vdW50ZWRfZnJvbRgFIAEoCRILCgN0YWcYBiABKAkSDgoGZGlnZXN0GAcgASgJEgwKBHNpemUYCCABKAEiQgoMTG9naW5SZXF1ZXN0Eg4KBnNlcnZlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSIfCg1Mb2dpblJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCSIgChBTYXZlSW1hZ2VSZXF1ZXN0EgwKBHJlZnMYASADKAkiHgoOU2F2ZUltYWdlQ2h1bmsSDAoEZGF0YRgBIAEoDCIiChNJbWFnZUhpc3RvcnlSZXF1ZXN0EgsKA3JlZhgBIAEoCSKJAQoRSW1hZ2VIaXN0b3J5RW50cnkSCgoCaWQYASABKAkSEgoKY3JlYXRlZF9tcxgCIAEoARISCgpjcmVhdGVkX2J5GAMgASgJEgwKBHNpemUYBCABKAESDwoHY29tbWVudBgFIAEoCRIMCgR0YWdzGAYgAygJEhMKC2VtcHR5X2xheWVyGAcgASgIIkQKFEltYWdlSGlzdG9yeVJlc3BvbnNlEiwKB2VudHJpZXMYASADKAsyGy50c2N0bC52MS5JbWFnZUhpc3RvcnlFbnRyeTKbBwoLTm9kZVNlcnZpY2USNQoESW5mbxIVLnRzY3RsLnYxLkluZm9SZXF1ZXN0GhYudHNjdGwudjEuSW5mb1Jlc3BvbnNlEkQKCUxvYWRJbWFnZRIYLnRzY3RsLnYxLkxvYWRJbWFnZUNodW5rGhsudHNjdGwudjEuTG9hZEltYWdlUmVzcG9uc2UoARJGCglQdWxsSW1hZ2USGi50c2N0bC52MS5QdWxsSW1hZ2VSZXF1ZXN0GhsudHNjdGwudjEuUHVsbEltYWdlUHJvZ3Jlc3MwARJHCgpMaXN0SW1hZ2VzEhsudHNjdGwudjEuTGlzdEltYWdlc1JlcXVlc3QaHC50c2N0bC52MS5MaXN0SW1hZ2VzUmVzcG9uc2USTQoMSW5zcGVjdEltYWdlEh0udHNjdGwudjEuSW5zcGVjdEltYWdlUmVxdWVzdBoeLnRzY3RsLnYxLkluc3BlY3RJbWFnZVJlc3BvbnNlEkEKCFRhZ0ltYWdlEhkudHNjdGwudjEuVGFnSW1hZ2VSZXF1ZXN0GhoudHNjdGwudjEuVGFnSW1hZ2VSZXNwb25zZRJKCgtSZW1vdmVJbWFnZRIcLnRzY3RsLnYxLlJlbW92ZUltYWdlUmVxdWVzdBodLnRzY3RsLnYxLlJlbW92ZUltYWdlUmVzcG9uc2USUwoOTGlzdENvbnRhaW5lcnMSHy50c2N0bC52MS5MaXN0Q29udGFpbmVyc1JlcXVlc3QaIC50c2N0bC52MS5MaXN0Q29udGFpbmVyc1Jlc3BvbnNlEjUKBEV4ZWMSFS50c2N0bC52MS5FeGVjUmVxdWVzdBoULnRzY3RsLnYxLkV4ZWNPdXRwdXQwARJGCglQdXNoSW1hZ2USGi50c2N0bC52MS5QdXNoSW1hZ2VSZXF1ZXN0GhsudHNjdGwudjEuUHVzaEltYWdlUHJvZ3Jlc3MwARI4CgVMb2dpbhIWLnRzY3RsLnYxLkxvZ2luUmVxdWVzdBoXLnRzY3RsLnYxLkxvZ2luUmVzcG9uc2USQwoJU2F2ZUltYWdlEhoudHNjdGwudjEuU2F2ZUltYWdlUmVxdWVzdBoYLnRzY3RsLnYxLlNhdmVJbWFnZUNodW5rMAESTQoMSW1hZ2VIaXN0b3J5Eh0udHNjdGwudjEuSW1hZ2VIaXN0b3J5UmVxdWVzdBoeLnRzY3RsLnYxLkltYWdlSGlzdG9yeVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChN0c2N0bC92MS9ub2RlLnByb3RvEgh0c2N0bC52MSINCgtJbmZvUmVxdWVzdCKlAQoMSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSEwoLc3dhcm1fc3RhdGUYAiABKAkSEgoKaXNfbWFuYWdlchgDIAEoCBISCgpjbHVzdGVyX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSEAoIaG9zdG5hbWUYBiABKAkSEQoJZGF0YV9yb290GAcgASgJEhEKCWV4ZWNfcm9vdBgIIAEoCSIeCg5Mb2FkSW1hZ2VDaHVuaxIMCgRkYXRhGAEgASgMIiMKEUxvYWRJbWFnZVJlc3BvbnNlEg4KBmxvYWRlZBgBIAMoCSIyCgxSZWdpc3RyeUF1dGgSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiRQoQUHVsbEltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSJAoEYXV0aBgCIAEoCzIWLnRzY3RsLnYxLlJlZ2lzdHJ5QXV0aCJ5ChFQdWxsSW1hZ2VQcm9ncmVzcxIOCgZkaWdlc3QYASABKAkSDgoGYWN0aW9uGAIgASgJEg8KB2N1cnJlbnQYAyABKAESDQoFdG90YWwYBCABKAESFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEgsKA3JlZhgGIAEoCSKHAQoMSW1hZ2VTdW1tYXJ5EgoKAmlkGAEgASgJEhEKCXJlcG9fdGFncxgCIAMoCRIUCgxyZXBvX2RpZ2VzdHMYAyADKAkSEgoKY3JlYXRlZF9tcxgEIAEoARIMCgRzaXplGAUgASgBEgoKAm9zGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCSIgChFMaXN0SW1hZ2VzUmVxdWVzdBILCgNhbGwYASABKAgiPAoSTGlzdEltYWdlc1Jlc3BvbnNlEiYKBmltYWdlcxgBIAMoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeSIiChNJbnNwZWN0SW1hZ2VSZXF1ZXN0EgsKA3JlZhgBIAEoCSJqChRJbnNwZWN0SW1hZ2VSZXNwb25zZRIlCgVpbWFnZRgBIAEoCzIWLnRzY3RsLnYxLkltYWdlU3VtbWFyeRITCgtjb25maWdfanNvbhgCIAEoCRIWCg5sYXllcl9kaWZmX2lkcxgDIAMoCSIxCg9UYWdJbWFnZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBnRhcmdldBgCIAEoCSISChBUYWdJbWFnZVJlc3BvbnNlIjAKElJlbW92ZUltYWdlUmVxdWVzdBILCgNyZWYYASABKAkSDQoFZm9yY2UYAiABKAgiOAoTUmVtb3ZlSW1hZ2VSZXNwb25zZRIQCgh1bnRhZ2dlZBgBIAMoCRIPCgdkZWxldGVkGAIgAygJIpsCChBDb250YWluZXJTdW1tYXJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSDwoHY29tbWFuZBgEIAEoCRISCgpjcmVhdGVkX21zGAUgASgBEg0KBXN0YXRlGAYgASgJEg4KBnN0YXR1cxgHIAEoCRILCgNwaWQYCCABKAUSNgoGbGFiZWxzGAkgAygLMiYudHNjdGwudjEuQ29udGFpbmVyU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglleGl0X2NvZGUYCiABKAUSEwoLZmluaXNoZWRfbXMYCyABKAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIkChVMaXN0Q29udGFpbmVyc1JlcXVlc3QSCwoDYWxsGAEgASgIIkgKFkxpc3RDb250YWluZXJzUmVzcG9uc2USLgoKY29udGFpbmVycxgBIAMoCzIaLnRzY3RsLnYxLkNvbnRhaW5lclN1bW1hcnkiXAoLRXhlY1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEgsKA2NtZBgCIAMoCRILCgNlbnYYAyADKAkSDAoEdXNlchgEIAEoCRIPCgd3b3JrZGlyGAUgASgJIkwKCkV4ZWNPdXRwdXQSEAoGc3Rkb3V0GAEgASgMSAASEAoGc3RkZXJyGAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSABCBQoDb3V0IkUKEFB1c2hJbWFnZVJlcXVlc3QSCwoDcmVmGAEgASgJEiQKBGF1dGgYAiABKAsyFi50c2N0bC52MS5SZWdpc3RyeUF1dGgikAEKEVB1c2hJbWFnZVByb2dyZXNzEgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIPCgdjdXJyZW50GAMgASgBEg0KBXRvdGFsGAQgASgBEhQKDG1vdW50ZWRfZnJvbRgFIAEoCRILCgN0YWcYBiABKAkSDgoGZGlnZXN0GAcgASgJEgwKBHNpemUYCCABKAEiQgoMTG9naW5SZXF1ZXN0Eg4KBnNlcnZlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSIfCg1Mb2dpblJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCSIgChBTYXZlSW1hZ2VSZXF1ZXN0EgwKBHJlZnMYASADKAkiHgoOU2F2ZUltYWdlQ2h1bmsSDAoEZGF0YRgBIAEoDCIiChNJbWFnZUhpc3RvcnlSZXF1ZXN0EgsKA3JlZhgBIAEoCSKJAQoRSW1hZ2VIaXN0b3J5RW50cnkSCgoCaWQYASABKAkSEgoKY3JlYXRlZF9tcxgCIAEoARISCgpjcmVhdGVkX2J5GAMgASgJEgwKBHNpemUYBCABKAESDwoHY29tbWVudBgFIAEoCRIMCgR0YWdzGAYgAygJEhMKC2VtcHR5X2xheWVyGAcgASgIIkQKFEltYWdlSGlzdG9yeVJlc3BvbnNlEiwKB2VudHJpZXMYASADKAsyGy50c2N0bC52MS5JbWFnZUhpc3RvcnlFbnRyeSIhChJQcnVuZUltYWdlc1JlcXVlc3QSCwoDYWxsGAEgASgIIlEKE1BydW5lSW1hZ2VzUmVzcG9uc2USEAoIdW50YWdnZWQYASADKAkSDwoHZGVsZXRlZBgCIAMoCRIXCg9zcGFjZV9yZWNsYWltZWQYAyABKAEiEgoQRGlza1VzYWdlUmVxdWVzdCLUAQoRRGlza1VzYWdlUmVzcG9uc2USDgoGaW1hZ2VzGAEgASgNEhUKDWltYWdlc19hY3RpdmUYAiABKA0SEwoLaW1hZ2VzX3NpemUYAyABKAESGgoSaW1hZ2VzX3JlY2xhaW1hYmxlGAQgASgBEhIKCmNvbnRhaW5lcnMYBSABKA0SGgoSY29udGFpbmVyc19ydW5uaW5nGAYgASgNEhcKD2NvbnRhaW5lcnNfc2l6ZRgHIAEoARIeChZjb250YWluZXJzX3JlY2xhaW1hYmxlGAggASgBMq0ICgtOb2RlU2VydmljZRI1CgRJbmZvEhUudHNjdGwudjEuSW5mb1JlcXVlc3QaFi50c2N0bC52MS5JbmZvUmVzcG9uc2USRAoJTG9hZEltYWdlEhgudHNjdGwudjEuTG9hZEltYWdlQ2h1bmsaGy50c2N0bC52MS5Mb2FkSW1hZ2VSZXNwb25zZSgBEkYKCVB1bGxJbWFnZRIaLnRzY3RsLnYxLlB1bGxJbWFnZVJlcXVlc3QaGy50c2N0bC52MS5QdWxsSW1hZ2VQcm9ncmVzczABEkcKCkxpc3RJbWFnZXMSGy50c2N0bC52MS5MaXN0SW1hZ2VzUmVxdWVzdBocLnRzY3RsLnYxLkxpc3RJbWFnZXNSZXNwb25zZRJNCgxJbnNwZWN0SW1hZ2USHS50c2N0bC52MS5JbnNwZWN0SW1hZ2VSZXF1ZXN0Gh4udHNjdGwudjEuSW5zcGVjdEltYWdlUmVzcG9uc2USQQoIVGFnSW1hZ2USGS50c2N0bC52MS5UYWdJbWFnZVJlcXVlc3QaGi50c2N0bC52MS5UYWdJbWFnZVJlc3BvbnNlEkoKC1JlbW92ZUltYWdlEhwudHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXF1ZXN0Gh0udHNjdGwudjEuUmVtb3ZlSW1hZ2VSZXNwb25zZRJTCg5MaXN0Q29udGFpbmVycxIfLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVxdWVzdBogLnRzY3RsLnYxLkxpc3RDb250YWluZXJzUmVzcG9uc2USNQoERXhlYxIVLnRzY3RsLnYxLkV4ZWNSZXF1ZXN0GhQudHNjdGwudjEuRXhlY091dHB1dDABEkYKCVB1c2hJbWFnZRIaLnRzY3RsLnYxLlB1c2hJbWFnZVJlcXVlc3QaGy50c2N0bC52MS5QdXNoSW1hZ2VQcm9ncmVzczABEjgKBUxvZ2luEhYudHNjdGwudjEuTG9naW5SZXF1ZXN0GhcudHNjdGwudjEuTG9naW5SZXNwb25zZRJDCglTYXZlSW1hZ2USGi50c2N0bC52MS5TYXZlSW1hZ2VSZXF1ZXN0GhgudHNjdGwudjEuU2F2ZUltYWdlQ2h1bmswARJNCgxJbWFnZUhpc3RvcnkSHS50c2N0bC52MS5JbWFnZUhpc3RvcnlSZXF1ZXN0Gh4udHNjdGwudjEuSW1hZ2VIaXN0b3J5UmVzcG9uc2USSgoLUHJ1bmVJbWFnZXMSHC50c2N0bC52MS5QcnVuZUltYWdlc1JlcXVlc3QaHS50c2N0bC52MS5QcnVuZUltYWdlc1Jlc3BvbnNlEkQKCURpc2tVc2FnZRIaLnRzY3RsLnYxLkRpc2tVc2FnZVJlcXVlc3QaGy50c2N0bC52MS5EaXNrVXNhZ2VSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message tsctl.v1.InfoRequest
@@ -851,6 +851,117 @@ export const ImageHistoryResponseSchema: GenMessage<ImageHistoryResponse> = /*@_
   messageDesc(file_tsctl_v1_node, 29);
 
 /**
+ * @generated from message tsctl.v1.PruneImagesRequest
+ */
+export type PruneImagesRequest = Message<"tsctl.v1.PruneImagesRequest"> & {
+  /**
+   * @generated from field: bool all = 1;
+   */
+  all: boolean;
+};
+
+/**
+ * Describes the message tsctl.v1.PruneImagesRequest.
+ * Use `create(PruneImagesRequestSchema)` to create a new message.
+ */
+export const PruneImagesRequestSchema: GenMessage<PruneImagesRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 30);
+
+/**
+ * @generated from message tsctl.v1.PruneImagesResponse
+ */
+export type PruneImagesResponse = Message<"tsctl.v1.PruneImagesResponse"> & {
+  /**
+   * @generated from field: repeated string untagged = 1;
+   */
+  untagged: string[];
+
+  /**
+   * @generated from field: repeated string deleted = 2;
+   */
+  deleted: string[];
+
+  /**
+   * @generated from field: double space_reclaimed = 3;
+   */
+  spaceReclaimed: number;
+};
+
+/**
+ * Describes the message tsctl.v1.PruneImagesResponse.
+ * Use `create(PruneImagesResponseSchema)` to create a new message.
+ */
+export const PruneImagesResponseSchema: GenMessage<PruneImagesResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 31);
+
+/**
+ * @generated from message tsctl.v1.DiskUsageRequest
+ */
+export type DiskUsageRequest = Message<"tsctl.v1.DiskUsageRequest"> & {
+};
+
+/**
+ * Describes the message tsctl.v1.DiskUsageRequest.
+ * Use `create(DiskUsageRequestSchema)` to create a new message.
+ */
+export const DiskUsageRequestSchema: GenMessage<DiskUsageRequest> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 32);
+
+/**
+ * @generated from message tsctl.v1.DiskUsageResponse
+ */
+export type DiskUsageResponse = Message<"tsctl.v1.DiskUsageResponse"> & {
+  /**
+   * @generated from field: uint32 images = 1;
+   */
+  images: number;
+
+  /**
+   * @generated from field: uint32 images_active = 2;
+   */
+  imagesActive: number;
+
+  /**
+   * @generated from field: double images_size = 3;
+   */
+  imagesSize: number;
+
+  /**
+   * @generated from field: double images_reclaimable = 4;
+   */
+  imagesReclaimable: number;
+
+  /**
+   * @generated from field: uint32 containers = 5;
+   */
+  containers: number;
+
+  /**
+   * @generated from field: uint32 containers_running = 6;
+   */
+  containersRunning: number;
+
+  /**
+   * Bytes in the containers' writable layers (upper dirs) and logs.
+   *
+   * @generated from field: double containers_size = 7;
+   */
+  containersSize: number;
+
+  /**
+   * @generated from field: double containers_reclaimable = 8;
+   */
+  containersReclaimable: number;
+};
+
+/**
+ * Describes the message tsctl.v1.DiskUsageResponse.
+ * Use `create(DiskUsageResponseSchema)` to create a new message.
+ */
+export const DiskUsageResponseSchema: GenMessage<DiskUsageResponse> = /*@__PURE__*/
+  messageDesc(file_tsctl_v1_node, 33);
+
+/**
  * @generated from service tsctl.v1.NodeService
  */
 export const NodeService: GenService<{
@@ -996,6 +1107,27 @@ export const NodeService: GenService<{
     methodKind: "unary";
     input: typeof ImageHistoryRequestSchema;
     output: typeof ImageHistoryResponseSchema;
+  },
+  /**
+   * PruneImages removes dangling images (all: every image no container uses), with the blobs and
+   * unpacked layers nothing else references.
+   *
+   * @generated from rpc tsctl.v1.NodeService.PruneImages
+   */
+  pruneImages: {
+    methodKind: "unary";
+    input: typeof PruneImagesRequestSchema;
+    output: typeof PruneImagesResponseSchema;
+  },
+  /**
+   * DiskUsage reports what images and containers occupy on this node (`system df`).
+   *
+   * @generated from rpc tsctl.v1.NodeService.DiskUsage
+   */
+  diskUsage: {
+    methodKind: "unary";
+    input: typeof DiskUsageRequestSchema;
+    output: typeof DiskUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tsctl_v1_node, 0);
