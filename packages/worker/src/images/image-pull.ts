@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { InvalidArgumentError } from "@tsctl/api";
+import { Limiter } from "../registry/limit.js";
 import { layerCompression } from "../registry/manifest.js";
 import { hostPlatform } from "../registry/platform.js";
 import { toRemote } from "../registry/repository.js";
@@ -81,7 +82,7 @@ export async function fetchImage(files: StoreFiles, dir: string, req: FetchReque
   // Each layer the store lacks is unpacked into the staging dir once its blob is in.
   const chains = chainIds(diffIds);
   const unpacked = new Map<number, Promise<{ path: string; size: number }>>();
-  const slots = new Slots(unpackConcurrency);
+  const slots = new Limiter(unpackConcurrency);
   const unpackWhenReady = async (i: number, blobReady: Promise<void>): Promise<{ path: string; size: number }> => {
     await blobReady;
     const l = manifest.layers[i]!;
@@ -169,28 +170,6 @@ async function downloadAll(
         cancel.abort();
         throw err;
       }
-  }
-}
-
-/** Slots bounds how many async jobs run at once. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(n: number) {
-    this.free = n;
-  }
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await job();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
   }
 }
 
