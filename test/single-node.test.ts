@@ -194,10 +194,12 @@ describe("single-node cluster", () => {
     await node.cliOk("service", "rm", "dup");
   });
 
-  it("shows an unknown image as the task's error", async () => {
-    await node.cliOk("service", "create", "-d", "--name", "ghost", "nosuch:1", "sleep", "1");
+  it("shows an image it cannot get as the task's error", async () => {
+    // A registry on loopback where nothing listens: the node tries to pull and fails (tests never
+    // reach for an outside registry).
+    await node.cliOk("service", "create", "-d", "--name", "ghost", "127.0.0.1:9/nosuch:1", "sleep", "1");
     const rejected = await node.waitFor("task rejected", async () => (await ps("ghost")).find((t) => t.CurrentState.startsWith("Rejected")));
-    expect(rejected.Error).toMatch(/No such image: nosuch:1/);
+    expect(rejected.Error).toMatch(/127\.0\.0\.1:9\/nosuch:1/);
     await node.cliOk("service", "rm", "ghost");
   });
 
