@@ -9,7 +9,6 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
-  TsctlError,
   UnavailableError,
 } from "@tsctl/api";
 import { Authorizer } from "./auth.js";
@@ -18,7 +17,8 @@ import { Limiter } from "./limit.js";
 import { ACCEPT, isSha256Digest, parseManifest, type ParsedContent } from "./manifest.js";
 import { formatPlatform, normalizePlatform, selectManifest } from "./platform.js";
 import { toRemote, type RemoteRef } from "./repository.js";
-import { readBody, registryUrl, send, type HostTrust } from "./transport.js";
+import { authorizedSend, transportError } from "./authorized.js";
+import { readBody, registryUrl, type HostTrust } from "./transport.js";
 import type { ManifestResult, Platform, RegistryClient, RegistryOptions } from "./types.js";
 
 const MAX_MANIFEST = 4 << 20;
@@ -137,44 +137,22 @@ class HttpRegistryClient implements RegistryClient {
     try {
       return await readBody(res, limit, what);
     } catch (err) {
-      throw transportError(r, err);
+      throw transportError("pulling", r, err);
     }
   }
 
-  /** call makes one API request, answering the first 401 challenge (Basic or Bearer) once. */
-  private async call(
+  /** call makes one API request with the pull scope's credentials (see authorizedSend). */
+  private call(
     r: RemoteRef,
     method: "GET" | "HEAD",
     path: string,
     headers: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const scope = `repository:${r.repository}:pull`;
-    for (let attempt = 0; ; attempt++) {
-      let auth: string | undefined;
-      try {
-        auth = await this.auth.header(r.endpoint, scope, signal);
-      } catch (err) {
-        if (err instanceof PermissionDeniedError) throw new PermissionDeniedError(`${err.message} for ${r.display}`);
-        throw transportError(r, err);
-      }
-      let res: IncomingMessage;
-      try {
-        res = await send(this.trust, registryUrl(this.trust, r.endpoint, path), {
-          method,
-          headers: auth === undefined ? headers : { ...headers, authorization: auth },
-          signal,
-        });
-      } catch (err) {
-        throw transportError(r, err);
-      }
-      if (res.statusCode === 401 && attempt === 0 && this.auth.challenged(r.endpoint, scope, res.headers["www-authenticate"], auth !== undefined)) {
-        res.resume();
-        continue;
-      }
-      return res;
-    }
+    const caller = { trust: this.trust, auth: this.auth, action: "pulling" as const, nameDenials: true };
+    return authorizedSend(caller, r, registryUrl(this.trust, r.endpoint, path), `repository:${r.repository}:pull`, { method, headers, signal });
   }
+
 }
 
 function remote(ref: string): RemoteRef {
@@ -189,14 +167,6 @@ function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** transportError turns a network or TLS failure into a one-line Unavailable error naming the image. */
-function transportError(r: RemoteRef, err: unknown): Error {
-  if (err instanceof TsctlError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (e?.name === "AbortError") return e;
-  const msg = String(e?.message ?? err).split("\n")[0] ?? "";
-  return new UnavailableError(`error pulling ${r.display}: ${r.endpoint}: ${msg}`, err);
-}
 
 /** statusError reads a registry error response ({"errors":[{code,message}]}) into one line. */
 async function statusError(r: RemoteRef, res: IncomingMessage, kind: "manifest" | "blob", digest?: string): Promise<Error> {

@@ -15,14 +15,14 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
-  TsctlError,
   UnavailableError,
 } from "@tsctl/api";
 import { Authorizer } from "./auth.js";
 import { Limiter } from "./limit.js";
 import type { PushBlob, PushLayer, PushManifest } from "./push-manifest.js";
 import { toRemote, type RemoteRef } from "./repository.js";
-import { readBody, registryUrl, send, type HostTrust } from "./transport.js";
+import { authorizedSend, transportError } from "./authorized.js";
+import { readBody, registryUrl, type HostTrust } from "./transport.js";
 import type { RegistryOptions } from "./types.js";
 
 /** PushImage is what a push sends: the image's blobs, its manifest, and where blobs may be mounted from. */
@@ -190,8 +190,8 @@ class HttpPusher implements RegistryPusher {
     return new URL(loc, registryUrl(this.trust, r.endpoint, "/"));
   }
 
-  /** call makes one API request, answering the first 401 challenge once (as the pull client does). */
-  private async call(
+  /** call makes one API request with the given scope's credentials (see authorizedSend). */
+  private call(
     r: RemoteRef,
     method: Method,
     path: string | URL,
@@ -200,33 +200,10 @@ class HttpPusher implements RegistryPusher {
     extra: { headers?: Record<string, string>; body?: Body } = {},
   ): Promise<IncomingMessage> {
     const url = typeof path === "string" ? registryUrl(this.trust, r.endpoint, path) : path;
-    for (let attempt = 0; ; attempt++) {
-      let auth: string | undefined;
-      try {
-        auth = await this.auth.header(r.endpoint, scope, signal);
-      } catch (err) {
-        if (err instanceof TsctlError) throw err;
-        throw transportError(r, err);
-      }
-      let res: IncomingMessage;
-      try {
-        const headers = { ...extra.headers, ...(auth === undefined ? {} : { authorization: auth }) };
-        res = await send(this.trust, url, {
-          method,
-          headers,
-          ...(extra.body !== undefined ? { body: extra.body } : {}),
-          signal,
-        });
-      } catch (err) {
-        throw transportError(r, err);
-      }
-      if (res.statusCode === 401 && attempt === 0 && this.auth.challenged(r.endpoint, scope, res.headers["www-authenticate"], auth !== undefined)) {
-        res.resume();
-        continue;
-      }
-      return res;
-    }
+    const caller = { trust: this.trust, auth: this.auth, action: "pushing" as const, nameDenials: false };
+    return authorizedSend(caller, r, url, scope, { method, headers: extra.headers ?? {}, ...(extra.body !== undefined ? { body: extra.body } : {}), signal });
   }
+
 }
 
 /** pushScope is the token scope a push needs on its repository. */
@@ -241,13 +218,6 @@ export function loginHost(server: string): string {
   return s.replace(/^[a-z]+:\/\//, "").replace(/\/.*$/, "");
 }
 
-function transportError(r: RemoteRef, err: unknown): Error {
-  if (err instanceof TsctlError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (e?.name === "AbortError") return e;
-  const msg = String(e?.message ?? err).split("\n")[0] ?? "";
-  return new UnavailableError(`error pushing ${r.display}: ${r.endpoint}: ${msg}`, err);
-}
 
 /** pushError reads a registry error response ({"errors":[{code,message}]}) into one line. */
 async function pushError(r: RemoteRef, res: IncomingMessage, kind: "manifest" | "blob", digest?: string): Promise<Error> {
